@@ -1,0 +1,128 @@
+package v1alpha1
+
+// Condition types. Ready summarizes the others; Reconciling and Stalled follow kstatus so
+// that Argo CD, Flux and kubectl wait understand a connection's health.
+const (
+	// ConditionReady is True when the output Secret holds a valid token and the last health
+	// check (if enabled) passed.
+	ConditionReady = "Ready"
+	// ConditionAuthenticated is True when Entra ID issued the token in the output Secret.
+	ConditionAuthenticated = "Authenticated"
+	// ConditionHealthy is True when the environment answered WhoAmI with the token.
+	ConditionHealthy = "Healthy"
+	// ConditionReconciling is True while the operator is working towards Ready.
+	ConditionReconciling = "Reconciling"
+	// ConditionStalled is True when nothing will change without a user's action.
+	ConditionStalled = "Stalled"
+)
+
+// Reasons on success and progress.
+const (
+	// ReasonTokenIssued: Entra ID issued a token and it is in the output Secret.
+	ReasonTokenIssued = "TokenIssued"
+	// ReasonWhoAmISucceeded: the environment recognised the token's identity.
+	ReasonWhoAmISucceeded = "WhoAmISucceeded"
+	// ReasonHealthCheckDisabled: spec.healthCheck.disabled is true.
+	ReasonHealthCheckDisabled = "HealthCheckDisabled"
+	// ReasonHealthCheckNotApplicable: the endpoint (e.g. the Online Management API) has no WhoAmI.
+	ReasonHealthCheckNotApplicable = "HealthCheckNotApplicable"
+	// ReasonProgressing: the operator is acquiring or checking a token.
+	ReasonProgressing = "Progressing"
+	// ReasonSuspended: spec.suspend is true; nothing is called or written.
+	ReasonSuspended = "Suspended"
+)
+
+// Reasons for problems in the connection's own inputs.
+const (
+	// ReasonSecretNotFound: a referenced Secret does not exist in the namespace.
+	ReasonSecretNotFound = "SecretNotFound"
+	// ReasonSecretKeyNotFound: a referenced Secret lacks the named key, or it is empty.
+	ReasonSecretKeyNotFound = "SecretKeyNotFound"
+	// ReasonInvalidCredential: credential material cannot be used (e.g. an unusable key).
+	ReasonInvalidCredential = "InvalidCredential"
+	// ReasonAuthModeNotSupported: this operator version cannot sign in with the chosen auth member.
+	ReasonAuthModeNotSupported = "AuthModeNotSupported"
+	// ReasonTargetSecretConflict: a Secret of the target name exists and is not owned by this connection.
+	ReasonTargetSecretConflict = "TargetSecretConflict"
+)
+
+// Reasons for trust and discovery problems.
+const (
+	// ReasonEnvironmentNotTrusted: the environment host is not a known Dataverse host.
+	ReasonEnvironmentNotTrusted = "EnvironmentNotTrusted"
+	// ReasonAuthorityNotTrusted: the authority (given or discovered) is not a known Entra ID host.
+	ReasonAuthorityNotTrusted = "AuthorityNotTrusted"
+	// ReasonAuthorityDiscoveryFailed: the environment did not answer with a usable challenge.
+	ReasonAuthorityDiscoveryFailed = "AuthorityDiscoveryFailed"
+)
+
+// Reasons Entra ID gives for refusing a token (from the AADSTS code).
+const (
+	// ReasonInvalidClientSecret: AADSTS7000215, the secret is wrong (often the secret's id, not its value).
+	ReasonInvalidClientSecret = "InvalidClientSecret"
+	// ReasonClientSecretExpired: AADSTS7000222, the secret has expired.
+	ReasonClientSecretExpired = "ClientSecretExpired"
+	// ReasonApplicationNotFound: AADSTS700016, no such app in the tenant.
+	ReasonApplicationNotFound = "ApplicationNotFound"
+	// ReasonTenantNotFound: AADSTS90002, no such tenant in this cloud.
+	ReasonTenantNotFound = "TenantNotFound"
+	// ReasonResourceNotFound: AADSTS500011, the environment's service principal is not in the tenant.
+	ReasonResourceNotFound = "ResourceNotFound"
+	// ReasonInvalidScope: AADSTS70011 / 1002012, the requested scope was refused.
+	ReasonInvalidScope = "InvalidScope"
+	// ReasonCredentialRejected: Entra ID refused the credential for another reason.
+	ReasonCredentialRejected = "CredentialRejected"
+	// ReasonInteractionRequired: MFA or conditional access blocks a non-interactive grant.
+	ReasonInteractionRequired = "InteractionRequired"
+	// ReasonSignInExpired: the delegated refresh token expired or was revoked; sign in again.
+	ReasonSignInExpired = "SignInExpired"
+	// ReasonTokenRequestFailed: the token request failed in a way that may pass on retry.
+	ReasonTokenRequestFailed = "TokenRequestFailed"
+)
+
+// Reasons shared by Entra ID and Dataverse for transient trouble.
+const (
+	// ReasonThrottled: 429 (or 503) with Retry-After; the operator retries after it.
+	ReasonThrottled = "Throttled"
+	// ReasonServiceUnavailable: the service could not be reached or answered 5xx.
+	ReasonServiceUnavailable = "ServiceUnavailable"
+)
+
+// Reasons Dataverse gives on WhoAmI.
+const (
+	// ReasonApplicationUserNotFound: 403 0x80072560, the app is not an application user of the environment.
+	ReasonApplicationUserNotFound = "ApplicationUserNotFound"
+	// ReasonEnvironmentAdminMode: the environment is in administration mode.
+	ReasonEnvironmentAdminMode = "EnvironmentAdminMode"
+	// ReasonAccessDenied: the environment refused the identity (403) for another reason.
+	ReasonAccessDenied = "AccessDenied"
+	// ReasonTokenRejected: the environment answered 401 to the token.
+	ReasonTokenRejected = "TokenRejected"
+	// ReasonWhoAmIFailed: WhoAmI failed in a way that may pass on retry.
+	ReasonWhoAmIFailed = "WhoAmIFailed"
+)
+
+// Annotations and labels the operator reads or writes.
+const (
+	// AnnotationRequestedAt: any new value forces an immediate refresh (echoed in
+	// status.lastHandledRequestedAt).
+	AnnotationRequestedAt = "d365.operators.dev/requested-at"
+	// AnnotationIdentityHash, on the output Secret: a hash of the identity and environment the
+	// token was issued for, so a restarted operator can reuse a still-valid token.
+	AnnotationIdentityHash = "d365.operators.dev/identity-hash"
+	// AnnotationIssuedAt, on the output Secret: when the token was issued (RFC 3339).
+	AnnotationIssuedAt = "d365.operators.dev/issued-at"
+	// LabelManagedBy marks output Secrets; the operator caches only Secrets with this label.
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	// ManagedByValue is LabelManagedBy's value.
+	ManagedByValue = "d365-operator"
+)
+
+// Keys of the output Secret (the contract with consuming pods).
+const (
+	SecretKeyAccessToken    = "access_token"
+	SecretKeyTokenType      = "token_type"
+	SecretKeyExpiresAt      = "expires_at"
+	SecretKeyEnvironmentURL = "environment_url"
+	SecretKeyWebAPIURL      = "web_api_url"
+)

@@ -1,0 +1,178 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// D365ConnectionSpec names a Dataverse environment, the Entra ID identity used to reach it,
+// and where the operator keeps the access token.
+type D365ConnectionSpec struct {
+	// EnvironmentURL is the Dataverse environment, e.g. https://contoso.crm.dynamics.com.
+	// The Entra ID authority is discovered from this environment's own 401 challenge.
+	// +kubebuilder:validation:MinLength=9
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="self.startsWith('https://')",message="environmentURL must start with https:// (tokens are only sent over TLS)"
+	// +kubebuilder:validation:XValidation:rule="!self.contains('?') && !self.contains('#')",message="environmentURL must not have a query (?) or fragment (#): use the environment root, e.g. https://contoso.crm.dynamics.com"
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getHostname() != '' && url(self).getEscapedPath() in ['', '/']",message="environmentURL must be the environment root with no path, e.g. https://contoso.crm.dynamics.com"
+	EnvironmentURL string `json:"environmentURL"`
+
+	// TenantID is the Entra ID tenant (GUID or verified domain). Empty: discovered from the
+	// environment's challenge.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z0-9][A-Za-z0-9.-]*$')",message="tenantID must be a tenant GUID or a verified domain such as contoso.onmicrosoft.com"
+	TenantID string `json:"tenantID,omitempty"`
+
+	// AuthorityHost is the Entra ID login host, e.g. https://login.microsoftonline.us for US
+	// Government. Empty: taken from the environment's challenge.
+	// +optional
+	// +kubebuilder:validation:MaxLength=512
+	// +kubebuilder:validation:XValidation:rule="self.startsWith('https://') && isURL(self) && url(self).getHostname() != '' && url(self).getEscapedPath() in ['', '/'] && !self.contains('?') && !self.contains('#')",message="authorityHost must be an https URL with no path, e.g. https://login.microsoftonline.us"
+	AuthorityHost string `json:"authorityHost,omitempty"`
+
+	// Auth selects how the operator signs in to Entra ID. Exactly one member is set.
+	Auth AuthSpec `json:"auth"`
+
+	// Target is the Secret the operator writes the access token to.
+	// +optional
+	Target TargetSpec `json:"target,omitempty"`
+
+	// RefreshBefore makes the operator replace the token when less than this validity
+	// remains. Default: half the token's lifetime. A value longer than the token's lifetime
+	// cannot be honoured: half the lifetime is used and the status says so.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('5m') && duration(self) <= duration('24h')",message="refreshBefore must be between 5m and 24h: kubelet needs about 2 minutes to project a refreshed Secret into pods"
+	RefreshBefore *metav1.Duration `json:"refreshBefore,omitempty"`
+
+	// HealthCheck configures the periodic WhoAmI call against the environment.
+	// +optional
+	HealthCheck HealthCheckSpec `json:"healthCheck,omitempty"`
+
+	// Suspend stops all calls and writes for this connection; the Secret keeps its token.
+	// +optional
+	Suspend bool `json:"suspend,omitempty"`
+}
+
+// TargetSpec names the output Secret.
+type TargetSpec struct {
+	// Name of the output Secret in the connection's namespace. Default: "<metadata.name>-token".
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="!format.dns1123Subdomain().validate(self).hasValue()",message="target.name must be a valid Secret name: lower-case letters, digits, '-' and '.', starting and ending with a letter or digit"
+	Name string `json:"name,omitempty"`
+}
+
+// HealthCheckSpec configures the WhoAmI health check.
+type HealthCheckSpec struct {
+	// Interval between WhoAmI calls. Default 5m.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('30s') && duration(self) <= duration('24h')",message="healthCheck.interval must be between 30s and 24h"
+	Interval *metav1.Duration `json:"interval,omitempty"`
+
+	// Disabled turns the WhoAmI health check off.
+	// +optional
+	Disabled bool `json:"disabled,omitempty"`
+}
+
+// D365ConnectionStatus reports how the connection stands.
+type D365ConnectionStatus struct {
+	// ObservedGeneration is the spec generation the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// Conditions: Ready summarizes Authenticated and Healthy; Reconciling and Stalled follow
+	// kstatus.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// TenantID is the Entra ID tenant, given or discovered.
+	// +optional
+	TenantID string `json:"tenantID,omitempty"`
+
+	// Authority is the Entra ID authority tokens are requested from.
+	// +optional
+	Authority string `json:"authority,omitempty"`
+
+	// Resource is the Dataverse resource tokens are issued for (from the challenge).
+	// +optional
+	Resource string `json:"resource,omitempty"`
+
+	// DiscoveredFor is the environment URL the authority and resource were discovered for;
+	// a different spec.environmentURL triggers a new discovery.
+	// +optional
+	DiscoveredFor string `json:"discoveredFor,omitempty"`
+
+	// TargetSecretName is the output Secret's name.
+	// +optional
+	TargetSecretName string `json:"targetSecretName,omitempty"`
+
+	// TokenExpiresAt is when the token in the output Secret expires.
+	// +optional
+	TokenExpiresAt *metav1.Time `json:"tokenExpiresAt,omitempty"`
+
+	// LastRefreshTime is when the token in the output Secret was issued.
+	// +optional
+	LastRefreshTime *metav1.Time `json:"lastRefreshTime,omitempty"`
+
+	// NextRefreshTime is when the operator will replace the token.
+	// +optional
+	NextRefreshTime *metav1.Time `json:"nextRefreshTime,omitempty"`
+
+	// LastHealthCheckTime is when WhoAmI last ran.
+	// +optional
+	LastHealthCheckTime *metav1.Time `json:"lastHealthCheckTime,omitempty"`
+
+	// LastHandledRequestedAt echoes the d365.operators.dev/requested-at annotation value
+	// whose forced refresh has been done.
+	// +optional
+	LastHandledRequestedAt string `json:"lastHandledRequestedAt,omitempty"`
+
+	// Identity is who the environment says the token belongs to (WhoAmI).
+	// +optional
+	Identity *Identity `json:"identity,omitempty"`
+}
+
+// Identity is the WhoAmI answer.
+type Identity struct {
+	// UserID is the systemuserid of the application user.
+	UserID string `json:"userID,omitempty"`
+	// BusinessUnitID is the user's business unit.
+	BusinessUnitID string `json:"businessUnitID,omitempty"`
+	// OrganizationID is the environment's organization id.
+	OrganizationID string `json:"organizationID,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=d365c,categories=d365
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Environment",type=string,JSONPath=`.spec.environmentURL`
+// +kubebuilder:printcolumn:name="Expires",type=date,JSONPath=`.status.tokenExpiresAt`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+
+// D365Connection keeps a fresh Entra ID access token for a Dataverse environment in a Secret.
+type D365Connection struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   D365ConnectionSpec   `json:"spec"`
+	Status D365ConnectionStatus `json:"status,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// D365ConnectionList contains a list of D365Connection.
+type D365ConnectionList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []D365Connection `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&D365Connection{}, &D365ConnectionList{})
+}
