@@ -40,7 +40,14 @@ if [[ ! -x $cache/kube-apiserver ]]; then
   cd "$work/apiserver"
   go mod init envtest.local/apiserver >/dev/null 2>&1
   # k8s.io/kubernetes points its staging modules at ./staging; pin each to its published tag.
-  gomod=$(go mod download -json "k8s.io/kubernetes@v${K8S_VERSION}" | awk -F'"' '/"GoMod":/ {print $4}')
+  # The proxy may refuse a version's zip (403) while serving its go.mod: say so plainly.
+  if ! info=$(go mod download -json "k8s.io/kubernetes@v${K8S_VERSION}"); then
+    log "the Go module proxy cannot serve k8s.io/kubernetes@v${K8S_VERSION}:"
+    printf '%s\n' "$info" | awk -F'"' '/"Error":/ {print "  " $4}' >&2
+    log "pin the k8s.io/* modules in go.mod to a patch release the proxy serves (or set K8S_VERSION)"
+    exit 1
+  fi
+  gomod=$(printf '%s\n' "$info" | awk -F'"' '/"GoMod":/ {print $4}')
   {
     echo "require k8s.io/kubernetes v${K8S_VERSION}"
     awk '/=> \.\/staging\/src\// {print "replace " $1 " => " $1 " '"$staging_version"'"}' "$gomod"

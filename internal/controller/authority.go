@@ -1,0 +1,131 @@
+package controller
+
+import (
+	"context"
+	"net/url"
+	"strings"
+	"sync"
+
+	"golang.org/x/sync/singleflight"
+
+	v1alpha1 "github.com/d365-operator/d365-operator/api/v1alpha1"
+	"github.com/d365-operator/d365-operator/internal/dataverse"
+)
+
+// discoveries shares authority discovery between connections: a thousand connections to
+// one environment cause one challenge request, not a thousand. Entries live until the
+// authority rejects a connection (forget), since an environment's tenant does not move.
+type discoveries struct {
+	group    singleflight.Group
+	mu       sync.Mutex
+	byEnvURL map[string]dataverse.Authority
+}
+
+func newDiscoveries() *discoveries {
+	return &discoveries{byEnvURL: map[string]dataverse.Authority{}}
+}
+
+func (d *discoveries) discover(ctx context.Context, env Environment, envURL string) (dataverse.Authority, error) {
+	d.mu.Lock()
+	a, ok := d.byEnvURL[envURL]
+	d.mu.Unlock()
+	if ok {
+		return a, nil
+	}
+	v, err, _ := d.group.Do(envURL, func() (any, error) {
+		a, err := env.Discover(ctx, envURL)
+		if err != nil {
+			return nil, err
+		}
+		d.mu.Lock()
+		d.byEnvURL[envURL] = a
+		d.mu.Unlock()
+		return a, nil
+	})
+	if err != nil {
+		return dataverse.Authority{}, err
+	}
+	return v.(dataverse.Authority), nil
+}
+
+func (d *discoveries) forget(envURL string) {
+	d.mu.Lock()
+	delete(d.byEnvURL, envURL)
+	d.mu.Unlock()
+}
+
+// resolvedAuthority is where tokens come from and what they are for.
+type resolvedAuthority struct {
+	TenantID  string
+	Authority string // https://login.microsoftonline.com/<tenant>/
+	Resource  string // https://contoso.crm.dynamics.com/
+}
+
+// resolveAuthority finds the connection's authority and resource: from the spec when
+// tenantID and authorityHost are both given, else from status (discovered before for the
+// same URL: no request after a restart), else from the environment's 401 challenge. Spec
+// values override discovered ones. The authority is checked against the trust policy
+// before any credential is used with it.
+func (r *D365ConnectionReconciler) resolveAuthority(ctx context.Context, conn *v1alpha1.D365Connection, envURL string) (resolvedAuthority, *stepError) {
+	spec, st := conn.Spec, &conn.Status
+	var host, tenant, resource string
+	switch {
+	case spec.TenantID != "" && spec.AuthorityHost != "" && !dataverse.IsAdminServiceHost(hostOf(envURL)):
+		resource = envURL
+	case st.DiscoveredFor == envURL && st.Authority != "" && st.Resource != "":
+		host, tenant = splitAuthority(st.Authority)
+		resource = st.Resource
+	default:
+		found, err := r.discoveries.discover(ctx, r.Environments, envURL)
+		if err != nil {
+			return resolvedAuthority{}, classify(err, v1alpha1.ReasonAuthorityDiscoveryFailed)
+		}
+		host, tenant, resource = found.AuthorityHost, found.TenantID, found.Resource
+		st.DiscoveredFor = envURL
+	}
+	if spec.AuthorityHost != "" {
+		host = strings.TrimSuffix(spec.AuthorityHost, "/")
+	}
+	if spec.TenantID != "" {
+		tenant = spec.TenantID
+	}
+	authority := host + "/" + tenant + "/"
+	u, err := url.Parse(authority)
+	if err != nil {
+		return resolvedAuthority{}, terminal(v1alpha1.ReasonAuthorityDiscoveryFailed, "The authority %q is not a valid URL", authority)
+	}
+	if err := r.Trust.CheckAuthority(u); err != nil {
+		return resolvedAuthority{}, classify(err, v1alpha1.ReasonAuthorityNotTrusted)
+	}
+	st.TenantID, st.Authority, st.Resource = tenant, authority, resource
+	return resolvedAuthority{TenantID: tenant, Authority: authority, Resource: resource}, nil
+}
+
+// splitAuthority splits "https://host/tenant/" into "https://host" and "tenant".
+func splitAuthority(authority string) (host, tenant string) {
+	u, err := url.Parse(authority)
+	if err != nil {
+		return "", ""
+	}
+	return u.Scheme + "://" + u.Host, strings.Trim(u.Path, "/")
+}
+
+// hostOf returns the host of a URL, or "".
+func hostOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return u.Hostname()
+}
+
+// environmentRoot normalises spec.environmentURL to "https://host/" (the form of the
+// challenge's resource_id and of the output Secret's environment_url).
+func environmentRoot(raw string) (*url.URL, string, error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		return nil, "", err
+	}
+	root := &url.URL{Scheme: strings.ToLower(u.Scheme), Host: strings.ToLower(u.Host), Path: "/"}
+	return root, root.String(), nil
+}

@@ -1,0 +1,97 @@
+package controller
+
+import (
+	"context"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	v1alpha1 "github.com/d365-operator/d365-operator/api/v1alpha1"
+)
+
+// referencedSecretsIndex indexes connections by the names of the Secrets they read.
+const referencedSecretsIndex = "spec.auth.secretRefs"
+
+// NewSecretMetadataCache starts a metadata-only cache of Secrets (no data, no managed
+// fields): enough to notice that a referenced Secret appeared or changed, without holding
+// every Secret of the cluster in memory. It is a separate cache because the manager's
+// cache holds only the operator's own output Secrets (label selector), and a selector
+// there applies to every informer of the Secret kind.
+func NewSecretMetadataCache(mgr ctrl.Manager, namespaces map[string]cache.Config) (cache.Cache, error) {
+	c, err := cache.New(mgr.GetConfig(), cache.Options{
+		HTTPClient:        mgr.GetHTTPClient(),
+		Scheme:            mgr.GetScheme(),
+		Mapper:            mgr.GetRESTMapper(),
+		DefaultNamespaces: namespaces,
+		DefaultTransform:  cache.TransformStripManagedFields(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, mgr.Add(c)
+}
+
+// OutputSecretCacheOptions restricts the manager's Secret informer to the operator's own
+// output Secrets.
+func OutputSecretCacheOptions() cache.ByObject {
+	return cache.ByObject{Label: labelsManagedByUs()}
+}
+
+// SetupWithManager registers the controller: connections (spec and annotation changes,
+// not status), owned output Secrets (deleted or changed by someone else), and referenced
+// Secrets through the metadata cache and the index.
+func (r *D365ConnectionReconciler) SetupWithManager(mgr ctrl.Manager, secretMetadata cache.Cache, concurrency int) error {
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.D365Connection{}, referencedSecretsIndex,
+		func(o client.Object) []string { return referencedSecrets(o.(*v1alpha1.D365Connection)) }); err != nil {
+		return err
+	}
+	secretMeta := &metav1.PartialObjectMetadata{}
+	secretMeta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&v1alpha1.D365Connection{}, builder.WithPredicates(
+			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		Owns(&corev1.Secret{}, builder.WithPredicates(notOurWrite())).
+		WatchesRawSource(source.Kind(secretMetadata, secretMeta,
+			handler.TypedEnqueueRequestsFromMapFunc(r.connectionsReferencing),
+			predicate.TypedResourceVersionChangedPredicate[*metav1.PartialObjectMetadata]{})).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(concurrency, 1)}).
+		Named("d365connection").
+		Complete(r)
+}
+
+// connectionsReferencing maps a Secret to the connections in its namespace that read it.
+func (r *D365ConnectionReconciler) connectionsReferencing(ctx context.Context, secret *metav1.PartialObjectMetadata) []reconcile.Request {
+	r.secrets.forget(types.NamespacedName{Namespace: secret.Namespace, Name: secret.Name})
+	var list v1alpha1.D365ConnectionList
+	if err := r.List(ctx, &list, client.InNamespace(secret.Namespace), client.MatchingFields{referencedSecretsIndex: secret.Name}); err != nil {
+		return nil
+	}
+	requests := make([]reconcile.Request, 0, len(list.Items))
+	for _, c := range list.Items {
+		requests = append(requests, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: c.Namespace, Name: c.Name}})
+	}
+	return requests
+}
+
+// notOurWrite ignores the events of the operator's own writes to output Secrets (a create,
+// or an update that carries a new issued-at), so a refresh does not reconcile twice.
+// Deletions and changes by anyone else still reconcile, and the Secret is restored.
+func notOurWrite() predicate.Predicate {
+	return predicate.Funcs{
+		CreateFunc: func(event.CreateEvent) bool { return false },
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			return e.ObjectOld.GetAnnotations()[v1alpha1.AnnotationIssuedAt] == e.ObjectNew.GetAnnotations()[v1alpha1.AnnotationIssuedAt]
+		},
+	}
+}

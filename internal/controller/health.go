@@ -1,0 +1,81 @@
+package controller
+
+import (
+	"context"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	v1alpha1 "github.com/d365-operator/d365-operator/api/v1alpha1"
+	"github.com/d365-operator/d365-operator/internal/dataverse"
+)
+
+// checkHealth runs WhoAmI when a new token was just issued or the interval has passed,
+// and sets the Healthy condition. It returns when the next check is due and the failure,
+// if any, that decides Ready.
+func (r *D365ConnectionReconciler) checkHealth(ctx context.Context, conn *v1alpha1.D365Connection, envURL, accessToken string, newToken bool, now time.Time) (time.Time, *stepError) {
+	mnow := metav1.NewTime(now)
+	hc := conn.Spec.HealthCheck
+	switch {
+	case hc.Disabled:
+		setCondition(conn, mnow, v1alpha1.ConditionHealthy, metav1.ConditionTrue, v1alpha1.ReasonHealthCheckDisabled,
+			"WhoAmI health checks are disabled (spec.healthCheck.disabled)")
+		return time.Time{}, nil
+	case dataverse.IsAdminServiceHost(hostOf(envURL)):
+		setCondition(conn, mnow, v1alpha1.ConditionHealthy, metav1.ConditionTrue, v1alpha1.ReasonHealthCheckNotApplicable,
+			"The Online Management API has no WhoAmI; health is not checked for this endpoint")
+		return time.Time{}, nil
+	}
+	interval := defaultHealthInterval
+	if hc.Interval != nil {
+		interval = hc.Interval.Duration
+	}
+	// A failing check is retried sooner than the interval (at most a minute after the
+	// last one), so that fixing the application user shows up quickly.
+	healthy := conditionTrue(conn, v1alpha1.ConditionHealthy)
+	if last := conn.Status.LastHealthCheckTime; !newToken && last != nil {
+		due := last.Add(interval)
+		if !healthy {
+			due = last.Add(min(interval, time.Minute))
+		}
+		if now.Before(due) {
+			if healthy {
+				return due, nil
+			}
+			c := findCondition(conn, v1alpha1.ConditionHealthy)
+			return due, &stepError{Reason: c.Reason, Message: c.Message, Terminal: conditionTrue(conn, v1alpha1.ConditionStalled)}
+		}
+	}
+
+	start := time.Now()
+	who, err := r.Environments.WhoAmI(ctx, envURL, accessToken)
+	conn.Status.LastHealthCheckTime = &mnow
+	if err != nil {
+		failed := classify(err, v1alpha1.ReasonWhoAmIFailed)
+		recordWhoAmI(failed.Reason, time.Since(start))
+		setCondition(conn, mnow, v1alpha1.ConditionHealthy, metav1.ConditionFalse, failed.Reason, failed.Message)
+		next := now.Add(min(interval, time.Minute))
+		if failed.RetryAfter > 0 {
+			next = now.Add(failed.RetryAfter)
+		}
+		return next, failed
+	}
+	recordWhoAmI(v1alpha1.ReasonWhoAmISucceeded, time.Since(start))
+	conn.Status.Identity = &v1alpha1.Identity{UserID: who.UserID, BusinessUnitID: who.BusinessUnitID, OrganizationID: who.OrganizationID}
+	setCondition(conn, mnow, v1alpha1.ConditionHealthy, metav1.ConditionTrue, v1alpha1.ReasonWhoAmISucceeded,
+		"WhoAmI succeeded as application user "+who.UserID)
+	return now.Add(interval), nil
+}
+
+func findCondition(conn *v1alpha1.D365Connection, typ string) *metav1.Condition {
+	for i := range conn.Status.Conditions {
+		if conn.Status.Conditions[i].Type == typ {
+			return &conn.Status.Conditions[i]
+		}
+	}
+	return &metav1.Condition{Type: typ}
+}
+
+func conditionTrue(conn *v1alpha1.D365Connection, typ string) bool {
+	return findCondition(conn, typ).Status == metav1.ConditionTrue
+}

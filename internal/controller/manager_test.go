@@ -1,0 +1,99 @@
+package controller
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	v1alpha1 "github.com/d365-operator/d365-operator/api/v1alpha1"
+)
+
+// TestManagerReconcilesThroughWatches runs the controller in a real manager: nothing
+// calls Reconcile directly, so each step below is reached through a watch.
+func TestManagerReconcilesThroughWatches(t *testing.T) {
+	h := newHarness(t)
+	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
+		Scheme:                 env.Scheme,
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+		Cache:                  cache.Options{ByObject: map[client.Object]cache.ByObject{&corev1.Secret{}: OutputSecretCacheOptions()}},
+		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secretMetadata, err := NewSecretMetadataCache(mgr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := h.r.Dependencies
+	d.Client, d.APIReader, d.SecretMetadata = mgr.GetClient(), mgr.GetAPIReader(), secretMetadata
+	if err := New(d).SetupWithManager(mgr, secretMetadata, 2); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(h.ctx)
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("manager: %v", err)
+		}
+	})
+
+	// 1. A connection whose Secret is missing says so.
+	h.connection("sales")
+	h.eventually("Ready=False SecretNotFound", func() bool {
+		return h.condition("sales", v1alpha1.ConditionReady).Reason == v1alpha1.ReasonSecretNotFound
+	})
+
+	// 2. Creating the Secret reconciles the connection at once (referenced-Secret watch).
+	h.appSecret("d365-app", clientSecret)
+	h.eventually("Ready=True after the Secret appeared", func() bool {
+		return h.condition("sales", v1alpha1.ConditionReady).Status == metav1.ConditionTrue
+	})
+
+	// 3. A deleted output Secret is restored (owned-Secret watch), without a new token.
+	if err := env.Client.Delete(h.ctx, h.secret("sales-token")); err != nil {
+		t.Fatal(err)
+	}
+	h.eventually("the output Secret restored", func() bool { return h.secret("sales-token") != nil })
+	if n := h.tokenRequests(); n != 1 {
+		t.Errorf("%d token requests, want the held token reused when restoring the Secret", n)
+	}
+
+	// 4. A rotated client secret is used within seconds.
+	rotated := "rotated-" + clientSecret
+	h.sim.SetAppSecrets(tenantID, clientID, simulatorSecret(rotated))
+	s := h.secret("d365-app")
+	s.Data["client-secret"] = []byte(rotated)
+	if err := env.Client.Update(h.ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	h.eventually("a token minted with the rotated secret", func() bool { return h.tokenRequests() == 2 })
+	h.eventually("Ready=True after rotation", func() bool {
+		return h.condition("sales", v1alpha1.ConditionReady).Status == metav1.ConditionTrue
+	})
+}
+
+// eventually polls cond for up to 30 seconds.
+func (h *harness) eventually(what string, cond func() bool) {
+	h.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	h.t.Fatalf("timed out waiting for %s", what)
+}

@@ -1,0 +1,131 @@
+package controller
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	v1alpha1 "github.com/d365-operator/d365-operator/api/v1alpha1"
+	"github.com/d365-operator/d365-operator/internal/entra"
+)
+
+// storedToken is the token an output Secret holds, when it was issued for the connection's
+// current identity and environment.
+type storedToken struct {
+	IssuedAt, ExpiresOn time.Time
+	AccessToken         string
+}
+
+// targetName is the output Secret's name: spec.target.name or "<name>-token".
+func targetName(conn *v1alpha1.D365Connection) string {
+	if conn.Spec.Target.Name != "" {
+		return conn.Spec.Target.Name
+	}
+	return conn.Name + "-token"
+}
+
+// identityHash fingerprints who a token was issued to and for what. Stored on the output
+// Secret, it lets a restarted operator reuse a still-valid token instead of minting a new
+// one, and makes a rotated credential or a changed environment mint a new one. It is a
+// hash of hashes: no credential can be recovered from it.
+func identityHash(id entra.Identity, resource, envURL string) string {
+	sum := sha256.Sum256([]byte(id.Key() + "\n" + resource + "\n" + envURL))
+	return hex.EncodeToString(sum[:16])
+}
+
+// readTarget returns the output Secret (nil when absent) and the token in it, if that
+// token was issued for idHash. Only Secrets labelled as ours are in the cache; one of the
+// same name that is not ours surfaces when creating it (see writeTarget).
+func (r *D365ConnectionReconciler) readTarget(ctx context.Context, conn *v1alpha1.D365Connection, name, idHash string) (*corev1.Secret, *storedToken, *stepError) {
+	secret := &corev1.Secret{}
+	err := r.Get(ctx, types.NamespacedName{Namespace: conn.Namespace, Name: name}, secret)
+	if apierrors.IsNotFound(err) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, &stepError{Reason: v1alpha1.ReasonProgressing, Message: "Reading the output Secret: " + err.Error()}
+	}
+	if !metav1.IsControlledBy(secret, conn) {
+		return nil, nil, conflict(conn, name)
+	}
+	if secret.Annotations[v1alpha1.AnnotationIdentityHash] != idHash {
+		return secret, nil, nil
+	}
+	issued, err1 := time.Parse(time.RFC3339, secret.Annotations[v1alpha1.AnnotationIssuedAt])
+	expires, err2 := time.Parse(time.RFC3339, string(secret.Data[v1alpha1.SecretKeyExpiresAt]))
+	token := string(secret.Data[v1alpha1.SecretKeyAccessToken])
+	if err1 != nil || err2 != nil || token == "" {
+		return secret, nil, nil
+	}
+	return secret, &storedToken{IssuedAt: issued, ExpiresOn: expires, AccessToken: token}, nil
+}
+
+// writeTarget creates or updates the output Secret with tok. Updates carry the cached
+// resourceVersion, so a concurrent change is detected (Conflict) rather than overwritten.
+// The connection's own labels and annotations are never copied: a GitOps tracking label
+// on the Secret would make Argo CD or Flux prune it as an orphan.
+func (r *D365ConnectionReconciler) writeTarget(ctx context.Context, conn *v1alpha1.D365Connection, existing *corev1.Secret, name, envURL, idHash string, tok entra.Token) *stepError {
+	secret := existing
+	if secret == nil {
+		secret = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: conn.Namespace, Name: name}, Type: corev1.SecretTypeOpaque}
+		if err := controllerutil.SetControllerReference(conn, secret, r.Dependencies.Scheme); err != nil {
+			return &stepError{Reason: v1alpha1.ReasonProgressing, Message: "Setting the output Secret's owner: " + err.Error()}
+		}
+	} else {
+		secret = existing.DeepCopy()
+	}
+	if secret.Labels == nil {
+		secret.Labels = map[string]string{}
+	}
+	secret.Labels[v1alpha1.LabelManagedBy] = v1alpha1.ManagedByValue
+	if secret.Annotations == nil {
+		secret.Annotations = map[string]string{}
+	}
+	secret.Annotations[v1alpha1.AnnotationIdentityHash] = idHash
+	secret.Annotations[v1alpha1.AnnotationIssuedAt] = tok.IssuedAt.UTC().Format(time.RFC3339)
+	secret.Data = map[string][]byte{
+		v1alpha1.SecretKeyAccessToken:    []byte(tok.AccessToken),
+		v1alpha1.SecretKeyTokenType:      []byte("Bearer"),
+		v1alpha1.SecretKeyExpiresAt:      []byte(tok.ExpiresOn.UTC().Format(time.RFC3339)),
+		v1alpha1.SecretKeyEnvironmentURL: []byte(envURL),
+		v1alpha1.SecretKeyWebAPIURL:      []byte(envURL + "api/data/v9.2/"),
+	}
+	var err error
+	if existing == nil {
+		err = r.Create(ctx, secret)
+		if apierrors.IsAlreadyExists(err) {
+			// Not in our label-filtered cache: a Secret someone else made, or ours not yet
+			// seen. An uncached read tells which.
+			found := &corev1.Secret{}
+			if getErr := r.APIReader.Get(ctx, types.NamespacedName{Namespace: conn.Namespace, Name: name}, found); getErr == nil && !metav1.IsControlledBy(found, conn) {
+				return conflict(conn, name)
+			}
+		}
+	} else {
+		err = r.Update(ctx, secret)
+	}
+	if err != nil {
+		return classify(err, v1alpha1.ReasonProgressing)
+	}
+	return nil
+}
+
+// conflict reports a Secret of the target name that this connection does not control.
+func conflict(conn *v1alpha1.D365Connection, name string) *stepError {
+	return terminal(v1alpha1.ReasonTargetSecretConflict,
+		"Secret %q already exists in namespace %q and is not controlled by this D365Connection; it is left untouched. Delete it, or set spec.target.name to another name",
+		name, conn.Namespace)
+}
+
+// labelsManagedByUs selects the operator's output Secrets.
+func labelsManagedByUs() labels.Selector {
+	return labels.SelectorFromSet(labels.Set{v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue})
+}

@@ -1,0 +1,123 @@
+package dataverse
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"k8s.io/utils/clock"
+
+	"github.com/d365-operator/d365-operator/api/v1alpha1"
+	"github.com/d365-operator/d365-operator/internal/transport"
+	"github.com/d365-operator/d365-operator/internal/trust"
+)
+
+// Client calls the Dataverse Web API. It is safe for concurrent use.
+type Client struct {
+	http  *http.Client
+	clock clock.PassiveClock
+	trust *trust.Policy // nil: no host check here (the caller checks)
+}
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithClock sets the clock an HTTP-date Retry-After is measured against (default: real time).
+func WithClock(c clock.PassiveClock) Option {
+	return func(cl *Client) { cl.clock = c }
+}
+
+// WithTrust makes Discover and WhoAmI refuse, with a *trust.Error and without a request,
+// environments the policy does not trust. WhoAmI sends a token to the environment URL, so
+// this is the last line of defence should a caller forget its own check.
+func WithTrust(p *trust.Policy) Option {
+	return func(cl *Client) { cl.trust = p }
+}
+
+// NewClient returns a Client using httpClient (nil: transport.NewHTTPClient with defaults).
+func NewClient(httpClient *http.Client, opts ...Option) *Client {
+	if httpClient == nil {
+		httpClient = transport.NewHTTPClient(transport.Options{})
+	}
+	c := &Client{http: httpClient, clock: clock.RealClock{}}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
+
+// Identity is who the environment says the token belongs to.
+type Identity struct {
+	// UserID is the systemuserid of the application user.
+	UserID string
+	// BusinessUnitID is the user's business unit.
+	BusinessUnitID string
+	// OrganizationID is the environment's organization.
+	OrganizationID string
+}
+
+// whoAmIResponse is Microsoft.Dynamics.CRM.WhoAmIResponse.
+type whoAmIResponse struct {
+	BusinessUnitID string `json:"BusinessUnitId"`
+	UserID         string `json:"UserId"`
+	OrganizationID string `json:"OrganizationId"`
+}
+
+// WhoAmI asks the environment who accessToken belongs to: GET <env>/api/data/v9.2/WhoAmI
+// with the OData headers the Web API documentation recommends. Failures are *Error values
+// (or a *trust.Error, see WithTrust) whose messages never contain the token.
+func (c *Client) WhoAmI(ctx context.Context, environmentURL, accessToken string) (Identity, error) {
+	root, err := c.root(environmentURL, v1alpha1.ReasonWhoAmIFailed)
+	if err != nil {
+		return Identity{}, err
+	}
+	if accessToken == "" {
+		return Identity{}, &Error{Reason: v1alpha1.ReasonWhoAmIFailed, Message: "No access token to check", Terminal: true}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, root.JoinPath("api/data/v9.2/WhoAmI").String(), nil)
+	if err != nil {
+		return Identity{}, &Error{Reason: v1alpha1.ReasonWhoAmIFailed, Message: "Cannot build the WhoAmI request: " + err.Error(), Terminal: true}
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("OData-MaxVersion", "4.0")
+	req.Header.Set("OData-Version", "4.0")
+	req.Header.Set("Authorization", "Bearer "+accessToken)
+
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return Identity{}, networkError(root.Host, err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, readErr := transport.ReadBody(resp.Body) // read whole (up to the cap): the connection is reused
+
+	if resp.StatusCode != http.StatusOK {
+		return Identity{}, c.whoAmIError(resp, body)
+	}
+	if readErr != nil {
+		return Identity{}, &Error{Reason: v1alpha1.ReasonWhoAmIFailed, StatusCode: resp.StatusCode,
+			Message: fmt.Sprintf("Reading the WhoAmI answer from %s failed: %v", root.Host, readErr)}
+	}
+	var who whoAmIResponse
+	if err := json.Unmarshal(body, &who); err != nil || who.UserID == "" {
+		return Identity{}, &Error{Reason: v1alpha1.ReasonWhoAmIFailed, StatusCode: resp.StatusCode,
+			Message: fmt.Sprintf("%s answered WhoAmI with HTTP 200 but not with a WhoAmIResponse", root.Host)}
+	}
+	return Identity{UserID: who.UserID, BusinessUnitID: who.BusinessUnitID, OrganizationID: who.OrganizationID}, nil
+}
+
+// root returns the environment's "https://host/" after the trust check, if any; reason
+// labels a malformed URL.
+func (c *Client) root(environmentURL, reason string) (*url.URL, error) {
+	root, err := environmentRoot(environmentURL)
+	if err != nil {
+		return nil, &Error{Reason: reason, Message: err.Error(), Terminal: true}
+	}
+	if c.trust != nil {
+		if err := c.trust.CheckEnvironment(root); err != nil {
+			return nil, err
+		}
+	}
+	return root, nil
+}

@@ -1,0 +1,163 @@
+package dataverse
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/d365-operator/d365-operator/api/v1alpha1"
+	"github.com/d365-operator/d365-operator/internal/transport"
+)
+
+// Authority is where an environment's tokens come from and what they are requested for.
+type Authority struct {
+	// TenantID is the tenant from the authorize URI's path ("organizations" for "common").
+	TenantID string
+	// AuthorityHost is the login host's origin, e.g. "https://login.microsoftonline.com".
+	AuthorityHost string
+	// Authority is the MSAL authority, e.g. "https://login.microsoftonline.com/<tenant>/".
+	Authority string
+	// Resource is the token's resource, e.g. "https://contoso.crm.dynamics.com/" (trailing slash).
+	Resource string
+}
+
+// Discover finds the environment's authority from its bearer challenge: an unauthenticated
+// GET of <env>/api/data/v9.2/ (or <env>/api/aad/challenge for the Online Management API and
+// Global Discovery hosts) must answer 401 with a WWW-Authenticate Bearer challenge. Several
+// WWW-Authenticate values are tried in order and non-Bearer schemes are skipped.
+// Failures are *Error values (or a *trust.Error, see WithTrust); nothing here sends a credential.
+func (c *Client) Discover(ctx context.Context, environmentURL string) (Authority, error) {
+	root, err := c.root(environmentURL, v1alpha1.ReasonAuthorityDiscoveryFailed)
+	if err != nil {
+		return Authority{}, err
+	}
+	path := "api/data/v9.2/"
+	if usesAADChallenge(root.Hostname()) {
+		path = "api/aad/challenge"
+	}
+	probe := root.JoinPath(path).String()
+
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, probe, nil)
+	if err != nil {
+		return Authority{}, &Error{Reason: v1alpha1.ReasonAuthorityDiscoveryFailed, Message: "Cannot build the challenge request: " + err.Error(), Terminal: true}
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return Authority{}, networkError(root.Host, err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, _ := transport.ReadBody(resp.Body) // read whole (up to the cap): the connection is reused
+
+	if resp.StatusCode != http.StatusUnauthorized {
+		return Authority{}, c.discoveryStatusError(root, resp, body)
+	}
+	values := resp.Header.Values("WWW-Authenticate")
+	var lastErr error
+	for _, v := range values {
+		ch, err := ParseChallenge(v)
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		return authorityFromChallenge(ch)
+	}
+	why := "no WWW-Authenticate header"
+	if lastErr != nil {
+		why = fmt.Sprintf("%v (WWW-Authenticate: %s)", lastErr, clean(strings.Join(values, "; "), 200))
+	}
+	return Authority{}, &Error{
+		Reason:     v1alpha1.ReasonAuthorityDiscoveryFailed,
+		StatusCode: resp.StatusCode,
+		Message:    fmt.Sprintf("%s answered 401 without a usable bearer challenge: %s; set spec.tenantID and spec.authorityHost to skip discovery", root.Host, why),
+		Terminal:   true,
+	}
+}
+
+// discoveryStatusError explains an answer other than 401 to the unauthenticated probe.
+func (c *Client) discoveryStatusError(root *url.URL, resp *http.Response, body []byte) *Error {
+	if e := c.transientError(resp, body); e != nil {
+		return e
+	}
+	msg := fmt.Sprintf("%s answered HTTP %d to an unauthenticated request instead of a 401 bearer challenge; check that spec.environmentURL is the environment's URL (https://<org>.crm.dynamics.com)",
+		root.Host, resp.StatusCode)
+	return &Error{Reason: v1alpha1.ReasonAuthorityDiscoveryFailed, StatusCode: resp.StatusCode, Message: msg, Terminal: true}
+}
+
+// authorityFromChallenge turns a challenge into MSAL's authority and the token's resource,
+// as ServiceClient does: "/oauth2/authorize" is dropped and "common" becomes "organizations".
+func authorityFromChallenge(ch Challenge) (Authority, error) {
+	fail := func(format string, args ...any) (Authority, error) {
+		return Authority{}, &Error{Reason: v1alpha1.ReasonAuthorityDiscoveryFailed, Message: fmt.Sprintf(format, args...), Terminal: true}
+	}
+	au, err := url.Parse(ch.AuthorizationURI)
+	if err != nil || au.Scheme == "" || au.Host == "" {
+		return fail("The bearer challenge's authorization_uri %q is not an absolute URL", clean(ch.AuthorizationURI, 200))
+	}
+	tenant, _, _ := strings.Cut(strings.TrimPrefix(au.EscapedPath(), "/"), "/")
+	if tenant == "" {
+		return fail("The bearer challenge's authorization_uri %q names no tenant", clean(ch.AuthorizationURI, 200))
+	}
+	if strings.EqualFold(tenant, "common") {
+		tenant = "organizations" // client credentials cannot use "common"; ServiceClient does the same
+	}
+	ru, err := url.Parse(ch.ResourceID)
+	if err != nil || ru.Scheme == "" || ru.Host == "" {
+		return fail("The bearer challenge's resource_id %q is not an absolute URL", clean(ch.ResourceID, 200))
+	}
+	resource := (&url.URL{Scheme: strings.ToLower(ru.Scheme), Host: strings.ToLower(ru.Host), Path: ru.Path}).String()
+	if !strings.HasSuffix(resource, "/") {
+		resource += "/"
+	}
+	host := strings.ToLower(au.Scheme) + "://" + strings.ToLower(au.Host)
+	return Authority{TenantID: tenant, AuthorityHost: host, Authority: host + "/" + tenant + "/", Resource: resource}, nil
+}
+
+// environmentRoot returns "https://host/" for an environment URL. Plain http is refused
+// here, not only by the trust policy, because WhoAmI sends a token to this URL.
+func environmentRoot(environmentURL string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimSpace(environmentURL))
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("the environment URL is not a URL: %w", err)
+	case !strings.EqualFold(u.Scheme, "https") || u.Host == "" || u.User != nil:
+		return nil, fmt.Errorf("the environment URL %q must be https://<host>", clean(environmentURL, 200))
+	case strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "":
+		return nil, fmt.Errorf("the environment URL %q must have no path beyond \"/\"", clean(environmentURL, 200))
+	}
+	return &url.URL{Scheme: "https", Host: strings.ToLower(u.Host), Path: "/"}, nil
+}
+
+// IsAdminServiceHost reports whether host (with or without port) is an Online Management API
+// host, admin.services.crm<N>.<cloud>, which has no Web API and no WhoAmI.
+func IsAdminServiceHost(host string) bool {
+	h := bareHost(host)
+	return strings.HasPrefix(h, "admin.services.crm") && hasDataverseSuffix(h)
+}
+
+// usesAADChallenge reports whether host answers the challenge at /api/aad/challenge
+// (the Online Management API and Global Discovery) rather than under /api/data.
+func usesAADChallenge(host string) bool {
+	h := bareHost(host)
+	return IsAdminServiceHost(h) || (strings.HasPrefix(h, "globaldisco.crm") && hasDataverseSuffix(h))
+}
+
+func hasDataverseSuffix(h string) bool {
+	for _, s := range []string{".dynamics.com", ".microsoftdynamics.us", ".appsplatform.us", ".dynamics.cn", ".microsoftdynamics.de"} {
+		if strings.HasSuffix(h, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// bareHost lower-cases host and drops a port and a trailing dot.
+func bareHost(host string) string {
+	h := strings.ToLower(strings.TrimSpace(host))
+	if u, err := url.Parse("https://" + h); err == nil && u.Hostname() != "" {
+		h = u.Hostname()
+	}
+	return strings.TrimSuffix(h, ".")
+}

@@ -1,0 +1,205 @@
+package dataverse
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/d365-operator/d365-operator/api/v1alpha1"
+	"github.com/d365-operator/d365-operator/internal/transport"
+)
+
+// Error is a failed Dataverse call, classified for a condition.
+type Error struct {
+	// Reason is one of the api/v1alpha1 Reason* constants.
+	Reason string
+	// StatusCode is the HTTP status, or 0 when no answer arrived.
+	StatusCode int
+	// Code is the OData error code, e.g. "0x80072560".
+	Code string
+	// Message is an actionable sentence for a condition message; it never holds a token.
+	Message string
+	// RetryAfter is the server's Retry-After, when it sent one.
+	RetryAfter time.Duration
+	// Terminal is true when retrying without a user's change is pointless.
+	Terminal bool
+
+	cause error // a network or context error, for errors.Is
+}
+
+// Error returns the reason and the message.
+func (e *Error) Error() string {
+	return e.Reason + ": " + e.Message
+}
+
+// Unwrap returns the network or context error behind a ServiceUnavailable error, if any.
+func (e *Error) Unwrap() error {
+	return e.cause
+}
+
+// OData error codes the operator recognises.
+const (
+	codeUserNotMember      = "0x80072560" // the app is not an application user of the environment
+	codeRequestsLimit      = "0x80072322"
+	codeExecutionTimeLimit = "0x80072321"
+	codeConcurrencyLimit   = "0x80072326"
+)
+
+// throttleLimits names the service-protection limit behind each 429 code.
+var throttleLimits = map[string]string{
+	codeRequestsLimit:      "the number of requests per 5 minutes",
+	codeExecutionTimeLimit: "the combined execution time per 5 minutes",
+	codeConcurrencyLimit:   "the number of concurrent requests",
+}
+
+// odataError is {"error":{"code":"0x…","message":"…"}}.
+type odataError struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// parseODataError reads an OData error body; both fields are empty when it is not one.
+func parseODataError(body []byte) (code, message string) {
+	var oe odataError
+	if json.Unmarshal(body, &oe) != nil {
+		return "", ""
+	}
+	return clean(oe.Error.Code, 20), clean(oe.Error.Message, 300)
+}
+
+// networkError reports that host could not be reached (or the request was cancelled).
+func networkError(host string, err error) *Error {
+	why := err.Error()
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		why = ue.Err.Error() // without the URL, which the message names already
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		why = "the request timed out or was cancelled"
+	}
+	return &Error{
+		Reason:  v1alpha1.ReasonServiceUnavailable,
+		Message: fmt.Sprintf("Could not reach %s: %s", host, clean(why, 200)),
+		cause:   err,
+	}
+}
+
+// transientError classifies throttling (429, or 503 with Retry-After) and outages (5xx);
+// it returns nil for other answers.
+func (c *Client) transientError(resp *http.Response, body []byte) *Error {
+	retryAfter, hasRetryAfter := transport.ParseRetryAfter(resp.Header.Get("Retry-After"), c.clock.Now())
+	code, msg := parseODataError(body)
+	host := resp.Request.URL.Host
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests ||
+		(resp.StatusCode == http.StatusServiceUnavailable && hasRetryAfter):
+		limit := throttleLimits[code]
+		if limit == "" {
+			limit = "a service protection limit"
+		}
+		text := fmt.Sprintf("%s throttled the operator (HTTP %d): %s was exceeded", host, resp.StatusCode, limit)
+		if code != "" {
+			text += fmt.Sprintf(" (%s: %s)", code, msg)
+		}
+		if hasRetryAfter {
+			text += fmt.Sprintf("; retrying after %s", retryAfter)
+		}
+		return &Error{Reason: v1alpha1.ReasonThrottled, StatusCode: resp.StatusCode, Code: code, Message: text, RetryAfter: retryAfter}
+	case resp.StatusCode >= 500:
+		text := fmt.Sprintf("%s is unavailable (HTTP %d)", host, resp.StatusCode)
+		if msg != "" {
+			text += ": " + msg
+		}
+		return &Error{Reason: v1alpha1.ReasonServiceUnavailable, StatusCode: resp.StatusCode, Code: code, Message: text, RetryAfter: retryAfter}
+	}
+	return nil
+}
+
+// whoAmIError classifies a WhoAmI answer other than 200.
+func (c *Client) whoAmIError(resp *http.Response, body []byte) *Error {
+	if e := c.transientError(resp, body); e != nil {
+		return e
+	}
+	code, msg := parseODataError(body)
+	host := resp.Request.URL.Host
+	e := &Error{StatusCode: resp.StatusCode, Code: code}
+	switch {
+	case isAdminMode(msg):
+		e.Reason = v1alpha1.ReasonEnvironmentAdminMode
+		e.Message = fmt.Sprintf("%s is in administration mode and admits only administrators (%s); it recovers when an admin turns administration mode off, or give the application user the System Administrator role", host, quote(code, msg))
+	case resp.StatusCode == http.StatusUnauthorized:
+		e.Reason = v1alpha1.ReasonTokenRejected
+		why := clean(resp.Header.Get("401_error_reason"), 300)
+		if why == "" {
+			why = msg
+		}
+		e.Message = fmt.Sprintf("%s rejected the access token (HTTP 401)", host)
+		if why != "" {
+			e.Message += ": " + why
+		}
+		e.Message += "; a new token is requested on the next attempt"
+	case resp.StatusCode == http.StatusForbidden && strings.EqualFold(code, codeUserNotMember):
+		e.Reason = v1alpha1.ReasonApplicationUserNotFound
+		e.Message = fmt.Sprintf("%s does not know this application (%s): add the app to the environment as an application user with a security role, in the Power Platform admin center (Environments > Settings > Users + permissions > Application users)", host, quote(code, msg))
+		e.Terminal = true
+	case resp.StatusCode == http.StatusForbidden:
+		e.Reason = v1alpha1.ReasonAccessDenied
+		e.Message = fmt.Sprintf("%s denied the application access (HTTP 403, %s): check the application user's security roles and the environment's security group and API allow-list", host, quote(code, msg))
+		e.Terminal = true
+	default:
+		e.Reason = v1alpha1.ReasonWhoAmIFailed
+		e.Message = fmt.Sprintf("%s answered WhoAmI with HTTP %d", host, resp.StatusCode)
+		if code != "" || msg != "" {
+			e.Message += " (" + quote(code, msg) + ")"
+		}
+	}
+	return e
+}
+
+// isAdminMode recognises the administration-mode refusal by its documented message; its
+// status and code are not documented.
+func isAdminMode(msg string) bool {
+	m := strings.ToLower(msg)
+	return strings.Contains(m, "admin only mode") || strings.Contains(m, "administration mode")
+}
+
+// quote renders an OData code and message as "0x…: message".
+func quote(code, msg string) string {
+	switch {
+	case code == "":
+		if msg == "" {
+			return "no error details"
+		}
+		return msg
+	case msg == "":
+		return code
+	}
+	return code + ": " + msg
+}
+
+// clean makes server-supplied text fit for a condition message: one line, printable, and at
+// most limit runes.
+func clean(s string, limit int) string {
+	s = strings.Map(func(r rune) rune {
+		switch {
+		case r == '\r' || r == '\n' || r == '\t':
+			return ' '
+		case !unicode.IsPrint(r):
+			return -1
+		}
+		return r
+	}, s)
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > limit {
+		s = string(r[:limit]) + "…"
+	}
+	return s
+}

@@ -1,0 +1,222 @@
+package entra
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
+
+	"github.com/d365-operator/d365-operator/api/v1alpha1"
+	"github.com/d365-operator/d365-operator/internal/transport"
+	"github.com/d365-operator/d365-operator/internal/trust"
+)
+
+// Error is a failed token request, classified for a condition.
+type Error struct {
+	// Reason is one of the api/v1alpha1 Reason* constants.
+	Reason string
+	// AADSTS is the first of Entra ID's error_codes, or 0.
+	AADSTS int
+	// ErrorCode is the OAuth "error" field, e.g. "invalid_client".
+	ErrorCode string
+	// StatusCode is the HTTP status, or 0 when no answer arrived.
+	StatusCode int
+	// Message is an actionable sentence quoting the AADSTS code; it never holds a secret or token.
+	Message string
+	// RetryAfter is Entra ID's Retry-After, when it sent one.
+	RetryAfter time.Duration
+	// Terminal is true for credential, application and tenant problems, which retrying
+	// without a user's change cannot fix; false for throttling and outages.
+	Terminal bool
+
+	cause error // a network or context error, for errors.Is
+}
+
+// Error returns the reason and the message.
+func (e *Error) Error() string {
+	return e.Reason + ": " + e.Message
+}
+
+// Unwrap returns the network or context error behind a ServiceUnavailable error, if any.
+func (e *Error) Unwrap() error {
+	return e.cause
+}
+
+// classify turns an MSAL error into a *trust.Error (the guard refused a host) or an *Error;
+// now measures an HTTP-date Retry-After.
+// MSAL's own error text embeds the request URL and the response body, so it is never copied:
+// messages are built from the parsed fields only, and every credential secret is redacted.
+func classify(err error, id Identity, tenant string, now time.Time) error {
+	var te *trust.Error
+	if errors.As(err, &te) {
+		return te
+	}
+	var ce msalerrors.CallErr
+	if errors.As(err, &ce) && ce.Resp != nil {
+		return classifyResponse(ce, id, tenant, now)
+	}
+	e := &Error{Reason: v1alpha1.ReasonTokenRequestFailed}
+	var ue *url.Error
+	var ne net.Error
+	switch {
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		e.Reason, e.cause = v1alpha1.ReasonServiceUnavailable, err
+		e.Message = "The token request to Entra ID timed out or was cancelled"
+	case errors.Is(err, transport.ErrBodyTooLarge):
+		e.Message = "Entra ID's answer was larger than " + strconv.Itoa(transport.MaxResponseBytes) + " bytes"
+	case errors.As(err, &ue):
+		e.Reason, e.cause = v1alpha1.ReasonServiceUnavailable, err
+		host := ue.URL // named without its path and query
+		if u, perr := url.Parse(ue.URL); perr == nil {
+			host = u.Host
+		}
+		e.Message = fmt.Sprintf("Could not reach Entra ID at %s: %s", host, clean(ue.Err.Error(), 200))
+	case errors.As(err, &ne):
+		e.Reason, e.cause = v1alpha1.ReasonServiceUnavailable, err
+		e.Message = "Could not reach Entra ID: " + clean(ne.Error(), 200)
+	default:
+		// MSAL's local failures (an issuer that does not match the authority, a token answer
+		// it cannot read) carry no response body; they are still cleaned and redacted.
+		e.Message = "The token request failed: " + clean(err.Error(), 300)
+	}
+	e.Message = redact(e.Message, id.Credential)
+	return e
+}
+
+// aadError is Entra ID's error body.
+type aadError struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description"`
+	Codes       []any  `json:"error_codes"` // numbers, but a lenient reader costs nothing
+}
+
+// classifyResponse classifies an HTTP answer other than 200/201 from the OpenID
+// configuration GET or the token POST.
+func classifyResponse(ce msalerrors.CallErr, id Identity, tenant string, now time.Time) *Error {
+	resp := ce.Resp
+	body, _ := transport.ReadBody(resp.Body)
+	var ae aadError
+	isJSON := json.Unmarshal(body, &ae) == nil
+	retryAfter, hasRetryAfter := transport.ParseRetryAfter(resp.Header.Get("Retry-After"), now)
+	e := &Error{
+		StatusCode: resp.StatusCode,
+		ErrorCode:  clean(ae.Error, 60),
+		AADSTS:     firstCode(ae),
+		RetryAfter: retryAfter,
+	}
+	e.Reason, e.Terminal = reasonFor(e, hasRetryAfter)
+
+	var b strings.Builder
+	switch {
+	case e.AADSTS != 0:
+		fmt.Fprintf(&b, "Entra ID answered AADSTS%d (%s, HTTP %d)", e.AADSTS, orDash(e.ErrorCode), e.StatusCode)
+	case e.ErrorCode != "":
+		fmt.Fprintf(&b, "Entra ID answered %s (HTTP %d)", e.ErrorCode, e.StatusCode)
+	default:
+		fmt.Fprintf(&b, "Entra ID answered HTTP %d", e.StatusCode)
+		if !isJSON && len(body) > 0 && len(body) < 100 {
+			fmt.Fprintf(&b, " (%s)", clean(string(body), 60)) // e.g. the plain "Too Many Requests"
+		}
+	}
+	if ce.Req != nil && ce.Req.Method == http.MethodGet {
+		fmt.Fprintf(&b, " to the OpenID configuration request of tenant %s", tenant)
+	}
+	if s := firstSentence(ae.Description); s != "" {
+		b.WriteString(": " + s)
+	}
+	if !strings.HasSuffix(b.String(), ".") {
+		b.WriteString(".")
+	}
+	if advice := adviceFor(e, id, tenant); advice != "" {
+		b.WriteString(" " + advice)
+	}
+	e.Message = redact(b.String(), id.Credential)
+	return e
+}
+
+// firstCode returns the first error code, from error_codes or else the description's prefix.
+func firstCode(ae aadError) int {
+	if len(ae.Codes) > 0 {
+		switch c := ae.Codes[0].(type) {
+		case float64:
+			return int(c)
+		case string:
+			if n, err := strconv.Atoi(c); err == nil {
+				return n
+			}
+		}
+	}
+	if m := aadstsPrefix.FindStringSubmatch(ae.Description); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		return n
+	}
+	return 0
+}
+
+var aadstsPrefix = regexp.MustCompile(`^\s*AADSTS(\d+)\s*:?\s*`)
+
+// firstSentence returns error_description's first sentence without the "AADSTSnnnn:" prefix
+// and without the trace, correlation and timestamp tail.
+func firstSentence(desc string) string {
+	if i := strings.Index(desc, "Trace ID"); i >= 0 {
+		desc = desc[:i]
+	}
+	if m := aadstsPrefix.FindStringIndex(desc); m != nil {
+		desc = desc[m[1]:]
+	}
+	desc = clean(desc, 1000)
+	if i := strings.Index(desc, ". "); i >= 0 {
+		desc = desc[:i+1]
+	}
+	return clean(desc, 300)
+}
+
+// redact replaces every secret of cred in s; Entra ID does not echo secrets, but a message
+// is the one place a leak would be published, so this is cheap insurance.
+func redact(s string, cred Credential) string {
+	if cred == nil {
+		return s
+	}
+	for _, secret := range cred.secrets() {
+		if secret != "" {
+			s = strings.ReplaceAll(s, secret, "[redacted]")
+		}
+	}
+	return s
+}
+
+// clean makes server-supplied text fit for a condition message: one line, printable, and
+// at most limit runes.
+func clean(s string, limit int) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) {
+			return ' '
+		}
+		if !unicode.IsPrint(r) {
+			return -1
+		}
+		return r
+	}, s)
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > limit {
+		s = string(r[:limit]) + "…"
+	}
+	return s
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

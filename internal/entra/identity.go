@@ -1,0 +1,106 @@
+package entra
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Identity is an application (or later, a user) at an authority, with its credential.
+type Identity struct {
+	// Authority is "https://<login host>/<tenant>/".
+	Authority string
+	// ClientID is the application (client) id.
+	ClientID string
+	// Credential proves the identity; see ClientSecret.
+	Credential Credential
+}
+
+// keyVersion changes when the key's inputs change, so old annotations stop matching.
+const keyVersion = "d365-operator/entra/identity/v1"
+
+// Key returns a hex SHA-256 over the authority, the client id and the credential's kind and
+// material. It is stable across restarts (so a stored token can be matched to its identity),
+// changes when any input changes (a rotated secret is a new identity), and reveals nothing:
+// it is safe to store in an annotation.
+func (i Identity) Key() string {
+	h := sha256.New()
+	writeField(h, keyVersion)
+	writeField(h, canonicalAuthority(i.Authority))
+	writeField(h, i.ClientID)
+	if i.Credential != nil {
+		writeField(h, i.Credential.kind())
+		i.Credential.writeMaterial(h)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// writeField writes a length-prefixed field, so that ("ab","c") and ("a","bc") differ.
+func writeField(h hash.Hash, s string) {
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], uint64(len(s)))
+	_, _ = h.Write(n[:])
+	_, _ = h.Write([]byte(s))
+}
+
+// canonicalAuthority lower-cases the scheme and host and keeps "/<tenant>/", so that
+// spellings of one authority share a key and an MSAL client; unparsable input is kept as is.
+func canonicalAuthority(raw string) string {
+	u, tenant, err := parseAuthority(raw)
+	if err != nil {
+		return raw
+	}
+	return u.Scheme + "://" + u.Host + "/" + tenant + "/"
+}
+
+// parseAuthority splits "https://host/tenant[/...]" into its URL (scheme and host
+// lower-cased) and tenant. Anything after the tenant segment (e.g. "/oauth2/authorize") is
+// dropped: MSAL wants the authority alone.
+func parseAuthority(raw string) (*url.URL, string, error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		return nil, "", fmt.Errorf("authority %q is not a URL", raw)
+	}
+	u.Scheme, u.Host = strings.ToLower(u.Scheme), strings.ToLower(u.Host)
+	tenant, _, _ := strings.Cut(strings.TrimPrefix(u.EscapedPath(), "/"), "/")
+	if u.Host == "" || tenant == "" {
+		return u, "", fmt.Errorf("authority %q must be https://<login host>/<tenant>/", raw)
+	}
+	return u, tenant, nil
+}
+
+// Token is an access token and when it was issued and expires, on the provider's clock.
+type Token struct {
+	// AccessToken is the bare JWT. Never log it.
+	AccessToken string
+	// IssuedAt is when the provider received the token.
+	IssuedAt time.Time
+	// ExpiresOn is IssuedAt plus the lifetime Entra ID granted, in whole seconds.
+	ExpiresOn time.Time
+}
+
+// Lifetime is the validity Entra ID granted: ExpiresOn minus IssuedAt.
+func (t Token) Lifetime() time.Duration {
+	return t.ExpiresOn.Sub(t.IssuedAt)
+}
+
+// String describes the token without its value, so that logging one is harmless.
+func (t Token) String() string {
+	return fmt.Sprintf("Token(issued %s, expires %s)", t.IssuedAt.UTC().Format(time.RFC3339), t.ExpiresOn.UTC().Format(time.RFC3339))
+}
+
+// GoString keeps the token out of %#v output.
+func (t Token) GoString() string {
+	return "entra." + t.String()
+}
+
+// scopeFor returns the client-credentials scope for resource: "<resource>/.default" with
+// exactly one slash ("https://contoso.crm.dynamics.com/" → "https://contoso.crm.dynamics.com/.default").
+func scopeFor(resource string) string {
+	return strings.TrimSuffix(resource, "/") + "/.default"
+}

@@ -1,0 +1,82 @@
+package entra
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/cache"
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
+
+	"github.com/d365-operator/d365-operator/internal/trust"
+)
+
+// msalOptions are the options of every MSAL client the provider builds.
+func msalOptions(hc *http.Client) []confidential.Option {
+	return []confidential.Option{
+		// Our trust policy replaces MSAL's authority validation, and instance discovery would
+		// call login.microsoftonline.com for any other host (a local simulator included).
+		confidential.WithInstanceDiscovery(false),
+		confidential.WithHTTPClient(hc),
+		// The provider's map is the cache; see emptyCache.
+		confidential.WithCache(emptyCache{}),
+		// MSAL_FORCE_REGION in the environment would send requests to
+		// <region>.login.microsoft.com, a host the trust policy never approved.
+		confidential.WithAzureRegion("DisableMsalForceRegion"),
+	}
+}
+
+// emptyCache makes MSAL forget everything before each cache read and write: MSAL serves a
+// cached token until five minutes before it expires and cannot be told to fetch a new one,
+// so with its cache every refresh the operator schedules would return the same old token.
+// With this cache each AcquireTokenByCredential makes a request, and MSAL keeps no token.
+type emptyCache struct{}
+
+// emptyContract is an MSAL cache document with no entries.
+var emptyContract = []byte(`{}`)
+
+// Replace implements cache.ExportReplace by loading an empty cache.
+func (emptyCache) Replace(_ context.Context, c cache.Unmarshaler, _ cache.ReplaceHints) error {
+	return c.Unmarshal(emptyContract)
+}
+
+// Export implements cache.ExportReplace by discarding the cache.
+func (emptyCache) Export(context.Context, cache.Marshaler, cache.ExportHints) error {
+	return nil
+}
+
+// guardedClient returns a copy of hc whose every request, including those to the token
+// endpoint that the OpenID configuration advertises (which MSAL does not check), must go
+// to a trusted authority host over https. The client secret is in those requests' bodies.
+func guardedClient(hc *http.Client, policy *trust.Policy) *http.Client {
+	base := hc.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	guarded := *hc
+	guarded.Transport = &trustGuard{base: base, policy: policy}
+	return &guarded
+}
+
+// trustGuard refuses requests to hosts the trust policy does not accept as authorities.
+type trustGuard struct {
+	base   http.RoundTripper
+	policy *trust.Policy
+}
+
+// RoundTrip implements http.RoundTripper.
+func (g *trustGuard) RoundTrip(req *http.Request) (*http.Response, error) {
+	if err := g.policy.CheckAuthority(req.URL); err != nil {
+		if req.Body != nil {
+			_ = req.Body.Close() // a RoundTripper must close the body, even when refusing
+		}
+		return nil, err
+	}
+	return g.base.RoundTrip(req)
+}
+
+// CloseIdleConnections passes MSAL's call on to the wrapped transport.
+func (g *trustGuard) CloseIdleConnections() {
+	if c, ok := g.base.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}

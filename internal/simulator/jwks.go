@@ -1,0 +1,92 @@
+package simulator
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+)
+
+// jwk is one JSON Web Key, in the field order of Entra ID's keys documents.
+type jwk struct {
+	Kty    string   `json:"kty"`
+	Use    string   `json:"use,omitempty"`
+	Kid    string   `json:"kid,omitempty"`
+	X5t    string   `json:"x5t,omitempty"`
+	N      string   `json:"n,omitempty"`
+	E      string   `json:"e,omitempty"`
+	Crv    string   `json:"crv,omitempty"`
+	X      string   `json:"x,omitempty"`
+	Y      string   `json:"y,omitempty"`
+	X5c    []string `json:"x5c,omitempty"`
+	Issuer string   `json:"issuer,omitempty"`
+}
+
+// jwks is the keys document of the simulator's token-signing key. issuer is the v2
+// issuer template Entra ID puts on each key of a tenant-independent document.
+func (s *signer) jwks(issuer string) map[string][]jwk {
+	pub := s.key.PublicKey
+	return map[string][]jwk{"keys": {{
+		Kty:    "RSA",
+		Use:    "sig",
+		Kid:    s.kid,
+		X5t:    s.kid,
+		N:      b64.EncodeToString(pub.N.Bytes()),
+		E:      b64.EncodeToString(big.NewInt(int64(pub.E)).Bytes()),
+		X5c:    []string{base64.StdEncoding.EncodeToString(s.cert.Raw)},
+		Issuer: issuer,
+	}}}
+}
+
+// parseJWKS returns the RSA and EC signature keys of a JWKS document (e.g. a
+// Kubernetes API server's /openid/v1/jwks). Keys of other types are skipped.
+func parseJWKS(doc []byte) ([]crypto.PublicKey, error) {
+	var set struct {
+		Keys []jwk `json:"keys"`
+	}
+	if err := json.Unmarshal(doc, &set); err != nil {
+		return nil, err
+	}
+	var out []crypto.PublicKey
+	for i, k := range set.Keys {
+		if k.Use != "" && k.Use != "sig" {
+			continue
+		}
+		switch k.Kty {
+		case "RSA":
+			n, err1 := b64.DecodeString(k.N)
+			e, err2 := b64.DecodeString(k.E)
+			if err := errors.Join(err1, err2); err != nil || len(n) == 0 || len(e) == 0 {
+				return nil, fmt.Errorf("keys[%d]: malformed RSA key", i)
+			}
+			out = append(out, &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(new(big.Int).SetBytes(e).Int64())})
+		case "EC":
+			var curve elliptic.Curve
+			switch k.Crv {
+			case "P-256":
+				curve = elliptic.P256()
+			case "P-384":
+				curve = elliptic.P384()
+			case "P-521":
+				curve = elliptic.P521()
+			default:
+				return nil, fmt.Errorf("keys[%d]: unsupported curve %q", i, k.Crv)
+			}
+			x, err1 := b64.DecodeString(k.X)
+			y, err2 := b64.DecodeString(k.Y)
+			if err := errors.Join(err1, err2); err != nil {
+				return nil, fmt.Errorf("keys[%d]: malformed EC key", i)
+			}
+			out = append(out, &ecdsa.PublicKey{Curve: curve, X: new(big.Int).SetBytes(x), Y: new(big.Int).SetBytes(y)})
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no usable signature key")
+	}
+	return out, nil
+}
