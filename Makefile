@@ -6,9 +6,17 @@ LOCALBIN ?= $(shell pwd)/bin
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 KUSTOMIZE_VERSION ?= v5.8.1
 GOLANGCI_LINT_VERSION ?= v2.11.4
+HELM_VERSION ?= v3.22.0
+# The Kubernetes minor version helm $(HELM_VERSION) is built against (its k8s.io/client-go):
+# helm's own Makefile stamps it with -X, and without it `helm template` assumes Kubernetes 1.20.
+HELM_K8S_MINOR ?= 37
+CRD_REF_DOCS_VERSION ?= v0.3.0
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen
 KUSTOMIZE ?= $(LOCALBIN)/kustomize
 GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint
+HELM ?= $(LOCALBIN)/helm
+CRD_REF_DOCS ?= $(LOCALBIN)/crd-ref-docs
+CHART ?= charts/d365-operator
 GO_TEST_FLAGS ?=
 
 SHELL = /usr/bin/env bash -o pipefail
@@ -26,18 +34,34 @@ help: ## Display this help.
 ##@ Development
 
 .PHONY: manifests
-manifests: controller-gen ## Generate the CRD, RBAC role and webhook manifests from markers.
+manifests: controller-gen ## Generate the CRD and RBAC role from markers, and copy them into the Helm chart.
 	"$(CONTROLLER_GEN)" rbac:roleName=manager-role crd paths="./..." output:crd:artifacts:config=config/crd/bases
+	@# The chart installs the same CRD and the same operator rules: copied, never edited by hand.
+	rm -f $(CHART)/crds/*.yaml
+	cp config/crd/bases/*.yaml $(CHART)/crds/
+	cp config/rbac/role.yaml $(CHART)/files/manager-role.yaml
+
+.PHONY: helm-sync
+helm-sync: manifests ## Copy the generated CRD and ClusterRole rules into the Helm chart (part of manifests).
+
+.PHONY: api-docs
+api-docs: crd-ref-docs ## Generate docs/api.md from the Go types in api/ and the CRD's validation rules.
+	"$(CRD_REF_DOCS)" --source-path=api --config=docs/api-reference/config.yaml --renderer=markdown \
+		--templates-dir=docs/api-reference/templates --output-path=docs/api.md --log-level=ERROR
+	go run ./hack/crd-rules config/crd/bases/*.yaml >> docs/api.md
 
 .PHONY: generate
 generate: controller-gen ## Generate DeepCopy methods.
 	"$(CONTROLLER_GEN)" object:headerFile="hack/boilerplate.go.txt" paths="./..."
 
+# Files `make verify` regenerates and expects unchanged.
+GENERATED = config/crd/bases config/rbac/role.yaml api $(CHART)/crds $(CHART)/files docs/api.md
+
 .PHONY: verify
-verify: manifests generate ## Regenerate and fail when generated files differ from the tree.
-	@if [ -n "$$(git status --porcelain -- config/crd/bases config/rbac/role.yaml api)" ]; then \
-		echo "Generated files are out of date; run 'make manifests generate' and commit:"; \
-		git status --porcelain -- config/crd/bases config/rbac/role.yaml api; git --no-pager diff --stat; exit 1; fi
+verify: manifests generate api-docs ## Regenerate and fail when generated files differ from the tree.
+	@if [ -n "$$(git status --porcelain -- $(GENERATED))" ]; then \
+		echo "Generated files are out of date; run 'make manifests generate api-docs' and commit:"; \
+		git status --porcelain -- $(GENERATED); git --no-pager diff --stat -- $(GENERATED); exit 1; fi
 
 .PHONY: fmt
 fmt: ## Run go fmt against code.
@@ -55,8 +79,9 @@ gofmt-check: ## Fail when a Go file is not gofmt-formatted.
 envtest-assets: ## Build (once, cached) kube-apiserver and etcd for envtest from the Go module proxy.
 	@hack/envtest-assets.sh >/dev/null
 
+# test/install renders the chart and config/default with these binaries and fails without them.
 .PHONY: test
-test: verify vet gofmt-check envtest-assets ## Verify generated files, vet, and run all tests against a real control plane.
+test: verify vet gofmt-check envtest-assets helm kustomize ## Verify generated files, vet, and run all tests against a real control plane.
 	KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" go test $(GO_TEST_FLAGS) ./... -count=1 -timeout 20m
 
 .PHONY: lint
@@ -72,7 +97,7 @@ bench: envtest-assets ## Run the scale benchmark (N connections, K identities) a
 	KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" go run ./hack/bench $(if $(N),-n $(N)) $(if $(K),-k $(K))
 
 .PHONY: demo
-demo: envtest-assets ## Run the operator against a local control plane and the Entra ID/Dataverse simulator.
+demo: manifests envtest-assets ## Run the operator against a local control plane and the Entra ID/Dataverse simulator.
 	KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" go run ./hack/demo
 
 ##@ Build
@@ -136,6 +161,19 @@ $(CONTROLLER_GEN): | $(LOCALBIN)
 kustomize: $(KUSTOMIZE) ## Build kustomize into ./bin.
 $(KUSTOMIZE): | $(LOCALBIN)
 	GOBIN="$(LOCALBIN)" go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
+
+.PHONY: helm
+helm: $(HELM) ## Build helm into ./bin.
+$(HELM): | $(LOCALBIN)
+	GOBIN="$(LOCALBIN)" go install -ldflags "-X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION) \
+		-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$(HELM_K8S_MINOR) \
+		-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$(HELM_K8S_MINOR)" \
+		helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+
+.PHONY: crd-ref-docs
+crd-ref-docs: $(CRD_REF_DOCS) ## Build crd-ref-docs into ./bin.
+$(CRD_REF_DOCS): | $(LOCALBIN)
+	GOBIN="$(LOCALBIN)" go install github.com/elastic/crd-ref-docs@$(CRD_REF_DOCS_VERSION)
 
 .PHONY: golangci-lint
 golangci-lint: $(GOLANGCI_LINT) ## Build golangci-lint into ./bin.

@@ -118,7 +118,7 @@ func run(opts options) error {
 		Clock:          realClock,
 		Recorder:       mgr.GetEventRecorder("d365-operator"),
 		Tokens:         entra.NewProvider(entra.ProviderOptions{HTTPClient: httpClient, Clock: realClock, Trust: policy}),
-		Environments:   dataverse.NewClient(httpClient),
+		Environments:   dataverse.NewClient(httpClient, dataverse.WithTrust(policy), dataverse.WithClock(realClock)),
 		Trust:          policy,
 	})
 	if err := reconciler.SetupWithManager(mgr, secretMetadata, opts.concurrency); err != nil {

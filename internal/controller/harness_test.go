@@ -93,7 +93,7 @@ func newHarness(t *testing.T) *harness {
 	}
 	h.r = New(Dependencies{
 		Client: env.Client, APIReader: env.Client, SecretMetadata: env.Client, Scheme: env.Scheme,
-		Clock: fc, Recorder: h.events, Tokens: h.newTokens(), Environments: dataverse.NewClient(httpClient), Trust: policy,
+		Clock: fc, Recorder: h.events, Tokens: h.newTokens(), Environments: dataverse.NewClient(httpClient, dataverse.WithTrust(policy), dataverse.WithClock(fc)), Trust: policy,
 	})
 	logger := funcr.New(func(prefix, args string) { h.logs.WriteString(prefix + " " + args + "\n") }, funcr.Options{Verbosity: 5})
 	h.ctx = log.IntoContext(context.Background(), logger)

@@ -21,17 +21,23 @@ import (
 // calls Reconcile directly, so each step below is reached through a watch.
 func TestManagerReconcilesThroughWatches(t *testing.T) {
 	h := newHarness(t)
+	namespaces := map[string]cache.Config{h.ns: {}}
 	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
 		Scheme:                 env.Scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
-		Cache:                  cache.Options{ByObject: map[client.Object]cache.ByObject{&corev1.Secret{}: OutputSecretCacheOptions()}},
-		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
+		// Scoped to this test's namespace (as --watch-namespaces does): other tests'
+		// connections stay in the cluster and must not reach this test's simulator.
+		Cache: cache.Options{
+			DefaultNamespaces: namespaces,
+			ByObject:          map[client.Object]cache.ByObject{&corev1.Secret{}: OutputSecretCacheOptions()},
+		},
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	secretMetadata, err := NewSecretMetadataCache(mgr, nil)
+	secretMetadata, err := NewSecretMetadataCache(mgr, namespaces)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,11 +17,11 @@ func TestPlanRefresh(t *testing.T) {
 	}{
 		{"a 60-minute token is replaced with half its lifetime left", 60 * time.Minute, 0, 0, 30 * time.Minute, false},
 		{"a 90-minute token is replaced with 45 minutes to spare", 90 * time.Minute, 0, 0, 45 * time.Minute, false},
-		{"jitter moves the refresh earlier by at most a fifth of the window", 60 * time.Minute, 0, 0.9999, 24*time.Minute + 1*time.Second, false},
+		{"jitter moves the refresh earlier by at most a fifth of the window", 60 * time.Minute, 0, 0.9999, 24 * time.Minute, false},
 		{"refreshBefore sets the window", 60 * time.Minute, 10 * time.Minute, 0, 50 * time.Minute, false},
 		{"refreshBefore longer than the lifetime falls back to half", 60 * time.Minute, 2 * time.Hour, 0, 30 * time.Minute, true},
 		{"refreshBefore leaving under a tenth of the lifetime falls back to half", 60 * time.Minute, 58 * time.Minute, 0, 30 * time.Minute, true},
-		{"jitter never pulls a long refreshBefore to before the issue time", 60 * time.Minute, 50 * time.Minute, 0.9999, 5*time.Minute + 1*time.Second, false},
+		{"jitter never pulls a long refreshBefore to before the issue time", 60 * time.Minute, 50 * time.Minute, 0.9999, 5 * time.Minute, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/d365-operator/d365-operator/api/v1alpha1"
 	"github.com/d365-operator/d365-operator/internal/transport"
+	"github.com/d365-operator/d365-operator/internal/trust"
 )
 
 // Authority is where an environment's tokens come from and what they are requested for.
@@ -134,23 +135,14 @@ func environmentRoot(environmentURL string) (*url.URL, error) {
 // host, admin.services.crm<N>.<cloud>, which has no Web API and no WhoAmI.
 func IsAdminServiceHost(host string) bool {
 	h := bareHost(host)
-	return strings.HasPrefix(h, "admin.services.crm") && hasDataverseSuffix(h)
+	return strings.HasPrefix(h, "admin.services.crm") && trust.IsBuiltInEnvironmentHost(h)
 }
 
 // usesAADChallenge reports whether host answers the challenge at /api/aad/challenge
 // (the Online Management API and Global Discovery) rather than under /api/data.
 func usesAADChallenge(host string) bool {
 	h := bareHost(host)
-	return IsAdminServiceHost(h) || (strings.HasPrefix(h, "globaldisco.crm") && hasDataverseSuffix(h))
-}
-
-func hasDataverseSuffix(h string) bool {
-	for _, s := range []string{".dynamics.com", ".microsoftdynamics.us", ".appsplatform.us", ".dynamics.cn", ".microsoftdynamics.de"} {
-		if strings.HasSuffix(h, s) {
-			return true
-		}
-	}
-	return false
+	return IsAdminServiceHost(h) || (strings.HasPrefix(h, "globaldisco.crm") && trust.IsBuiltInEnvironmentHost(h))
 }
 
 // bareHost lower-cases host and drops a port and a trailing dot.

@@ -68,12 +68,17 @@ func classify(err error, id Identity, tenant string, now time.Time) error {
 	e := &Error{Reason: v1alpha1.ReasonTokenRequestFailed}
 	var ue *url.Error
 	var ne net.Error
+	var je msalerrors.InvalidJsonErr
 	switch {
 	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 		e.Reason, e.cause = v1alpha1.ReasonServiceUnavailable, err
 		e.Message = "The token request to Entra ID timed out or was cancelled"
 	case errors.Is(err, transport.ErrBodyTooLarge):
 		e.Message = "Entra ID's answer was larger than " + strconv.Itoa(transport.MaxResponseBytes) + " bytes"
+	case errors.As(err, &je):
+		// MSAL appends the raw answer, which for a token response holds the access token:
+		// only the first line, the decoder's complaint, is kept.
+		e.Message = "Entra ID's answer could not be read: " + clean(firstLine(je.Err.Error()), 200)
 	case errors.As(err, &ue):
 		e.Reason, e.cause = v1alpha1.ReasonServiceUnavailable, err
 		host := ue.URL // named without its path and query
@@ -87,10 +92,16 @@ func classify(err error, id Identity, tenant string, now time.Time) error {
 	default:
 		// MSAL's local failures (an issuer that does not match the authority, a token answer
 		// it cannot read) carry no response body; they are still cleaned and redacted.
-		e.Message = "The token request failed: " + clean(err.Error(), 300)
+		e.Message = "The token request failed: " + clean(firstLine(err.Error()), 300)
 	}
 	e.Message = redact(e.Message, id.Credential)
 	return e
+}
+
+// firstLine returns s up to its first line break: MSAL puts bodies after one.
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
 }
 
 // aadError is Entra ID's error body.

@@ -93,7 +93,7 @@ func NewProvider(o ProviderOptions) *Provider {
 // and returned, even if accept would refuse it (accept decides reuse, not freshness).
 // Entra ID's refusals are *Error values.
 func (p *Provider) Acquire(ctx context.Context, id Identity, resource string, accept func(Token) bool) (Token, error) {
-	authority, err := p.check(id, resource)
+	authority, resource, err := p.check(id, resource)
 	if err != nil {
 		return Token{}, err
 	}
@@ -127,55 +127,70 @@ func (p *Provider) Forget(id Identity) {
 }
 
 // check validates the identity and resource and applies the trust policy; it returns the
-// canonical authority for MSAL.
-func (p *Provider) check(id Identity, resource string) (string, error) {
+// canonical authority for MSAL and the canonical resource ("https://host/…/", host
+// lower-cased, trailing slash), so that spellings of one resource share a token.
+func (p *Provider) check(id Identity, resource string) (authority, canonicalResource string, err error) {
 	if id.Credential == nil || strings.TrimSpace(id.ClientID) == "" {
-		return "", &Error{Reason: v1alpha1.ReasonInvalidCredential, Terminal: true,
+		return "", "", &Error{Reason: v1alpha1.ReasonInvalidCredential, Terminal: true,
 			Message: "The identity needs a client ID and a credential"}
 	}
 	u, tenant, err := parseAuthority(id.Authority)
 	if u != nil {
 		// Trust first, even for a malformed authority: its host is what matters.
 		if terr := p.trust.CheckAuthority(u); terr != nil {
-			return "", terr
+			return "", "", terr
 		}
 	}
 	if err != nil {
-		return "", &Error{Reason: v1alpha1.ReasonTenantNotFound, Terminal: true, Message: "The " + err.Error()}
+		return "", "", &Error{Reason: v1alpha1.ReasonTenantNotFound, Terminal: true, Message: "The " + err.Error()}
 	}
-	ru, err := url.Parse(resource)
+	ru, err := url.Parse(strings.TrimSpace(resource))
 	if err != nil || ru.Host == "" {
-		return "", &Error{Reason: v1alpha1.ReasonInvalidScope, Terminal: true,
+		return "", "", &Error{Reason: v1alpha1.ReasonInvalidScope, Terminal: true,
 			Message: "The resource " + strings.TrimSpace(resource) + " is not an absolute URL"}
 	}
 	if terr := p.trust.CheckEnvironment(ru); terr != nil {
-		return "", terr
+		return "", "", terr
 	}
-	return u.Scheme + "://" + u.Host + "/" + tenant + "/", nil
+	canonical := (&url.URL{Scheme: strings.ToLower(ru.Scheme), Host: strings.ToLower(ru.Host), Path: ru.Path}).String()
+	if !strings.HasSuffix(canonical, "/") {
+		canonical += "/"
+	}
+	return u.Scheme + "://" + u.Host + "/" + tenant + "/", canonical, nil
 }
 
-// cached returns the held token for (key, resource) if accept takes it.
+// cached returns the held token for (key, resource) if accept takes it. accept runs
+// without the lock: it is the caller's code.
 func (p *Provider) cached(key, resource string, accept func(Token) bool) (Token, bool) {
 	now := p.clock.Now()
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	p.pruneLocked(now)
+	var tok Token
 	st := p.ids[key]
-	if st == nil {
+	if st != nil && st.tokens[resource] != nil {
+		tok = st.tokens[resource].token
+	}
+	p.mu.Unlock()
+	if tok.AccessToken == "" {
 		return Token{}, false
 	}
-	ct := st.tokens[resource]
-	if ct == nil {
-		return Token{}, false
-	}
-	ok := now.Before(ct.token.ExpiresOn)
+
+	ok := now.Before(tok.ExpiresOn)
 	if accept != nil {
-		ok = accept(ct.token)
+		ok = accept(tok)
 	}
-	if ok {
-		st.lastUsed, ct.lastUsed = now, now
+	if !ok {
+		return Token{}, false
 	}
-	return ct.token, ok
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if st := p.ids[key]; st != nil {
+		st.lastUsed = now
+		if ct := st.tokens[resource]; ct != nil {
+			ct.lastUsed = now
+		}
+	}
+	return tok, true
 }
 
 // fetch makes one token request and keeps its token.

@@ -18,6 +18,7 @@ import (
 
 const (
 	evilHost     = "login.evil.example"
+	leakedToken  = "eyJ.access-token-that-must-not-reach-an-error"
 	testTenant   = "7e1c0000-0000-0000-0000-000000000001"
 	testClientID = "11111111-2222-3333-4444-555555555555"
 	testResource = "https://contoso.crm.dynamics.com/"
@@ -242,6 +243,9 @@ func TestEntraRefusalsAreClassified(t *testing.T) {
 		{"an unknown tenant from the OpenID configuration", aadReply(400, aad("invalid_tenant", 90002, "Tenant 'x' not found.")), nil, v1alpha1.ReasonTenantNotFound, 0, 0},
 		{"throttling is not retried by MSAL and keeps Retry-After", nil, aadReply(429, "Too Many Requests", "Retry-After", "60"), v1alpha1.ReasonThrottled, time.Minute, 1},
 		{"an outage", nil, aadReply(503, ""), v1alpha1.ReasonServiceUnavailable, 0, 1},
+		// MSAL's decode error carries the raw answer, access token included.
+		{"a token answer MSAL cannot read", nil, aadReply(200, `{"token_type":"Bearer","access_token":"`+leakedToken+`"}`),
+			v1alpha1.ReasonTokenRequestFailed, 0, 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -253,8 +257,10 @@ func TestEntraRefusalsAreClassified(t *testing.T) {
 			if !errors.As(err, &e) || e.Reason != tc.wantReason || e.RetryAfter != tc.wantRetry {
 				t.Fatalf("got %v, want %s with Retry-After %v", err, tc.wantReason, tc.wantRetry)
 			}
-			if strings.Contains(err.Error(), testSecret) || strings.Contains(fmt.Sprintf("%+v %#v", err, err), testSecret) {
-				t.Fatal("the error contains the secret")
+			for _, s := range []string{testSecret, leakedToken} {
+				if strings.Contains(err.Error(), s) || strings.Contains(fmt.Sprintf("%+v %#v", err, err), s) {
+					t.Fatal("the error contains a secret or token")
+				}
 			}
 			if n := f.count(http.MethodPost, "/token"); n != tc.wantPosts {
 				t.Errorf("%d token requests, want %d", n, tc.wantPosts)
@@ -356,5 +362,43 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met within 10s")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestSpellingsOfOneResourceShareAToken(t *testing.T) {
+	f := newFakeAuthority(t)
+	p := newTestProvider(f, clocktesting.NewFakeClock(t0))
+	for _, res := range []string{testResource, "https://Contoso.CRM.dynamics.com", " https://contoso.crm.dynamics.com/ "} {
+		if _, err := p.Acquire(context.Background(), testIdentity(), res, nil); err != nil {
+			t.Fatalf("Acquire(%q): %v", res, err)
+		}
+	}
+	if n := f.count(http.MethodPost, "/token"); n != 1 {
+		t.Errorf("%d token requests, want 1", n)
+	}
+}
+
+func TestAcceptMayCallBackIntoTheProvider(t *testing.T) {
+	f := newFakeAuthority(t)
+	p := newTestProvider(f, clocktesting.NewFakeClock(t0))
+	ctx := context.Background()
+	if _, err := p.Acquire(ctx, testIdentity(), testResource, nil); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.Acquire(ctx, testIdentity(), testResource, func(Token) bool {
+			p.Forget(Identity{Authority: "https://login.microsoftonline.com/other/", ClientID: "x", Credential: ClientSecret("y")})
+			return true
+		})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Acquire deadlocked when accept called Forget")
 	}
 }

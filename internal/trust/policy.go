@@ -85,6 +85,12 @@ func (p *Policy) CheckAuthority(u *url.URL) error {
 // defaultPolicy serves a nil *Policy.
 var defaultPolicy = NewPolicy(nil, nil)
 
+// IsBuiltInEnvironmentHost reports whether host (without port) is below one of the
+// built-in Dataverse suffixes, ignoring any extra hosts.
+func IsBuiltInEnvironmentHost(host string) bool {
+	return defaultPolicy.environment.contains(normalizeHost(host))
+}
+
 func check(kind string, set *hostSet, u *url.URL) error {
 	if u == nil {
 		return &Error{Kind: kind, Problem: ProblemMalformed}

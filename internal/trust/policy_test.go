@@ -179,3 +179,23 @@ func mustParse(t *testing.T, raw string) *url.URL {
 	}
 	return u
 }
+
+func TestIsBuiltInEnvironmentHost(t *testing.T) {
+	tests := []struct {
+		host string
+		want bool
+	}{
+		{"contoso.crm.dynamics.com", true},
+		{"Contoso.CRM.microsoftdynamics.us.", true},
+		{"contoso.sim.example", false},
+		{"dynamics.com", false},
+		{"", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.host, func(t *testing.T) {
+			if got := trust.IsBuiltInEnvironmentHost(tc.host); got != tc.want {
+				t.Errorf("IsBuiltInEnvironmentHost(%q) = %v, want %v", tc.host, got, tc.want)
+			}
+		})
+	}
+}

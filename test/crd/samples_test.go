@@ -28,35 +28,62 @@ func kubectl(t *testing.T, args ...string) string {
 	return stdout.String()
 }
 
-// The samples are what users copy first: they must pass the CRD's validation as they are.
-func TestSamplesApplyWithKubectl(t *testing.T) {
-	ns := newNamespace(t, "samples")
-	samples := filepath.Join(env.RepoRoot, "config", "samples")
+// sampleKinds are the auth kinds config/samples holds one connection of each.
+var sampleKinds = []string{"clientsecret", "clientcertificate", "workloadidentity", "usernamepassword", "delegated"}
 
-	out := kubectl(t, "apply", "-n", ns, "-k", samples)
-	for _, kind := range []string{"clientsecret", "clientcertificate", "workloadidentity", "usernamepassword", "delegated"} {
-		want := "d365connection.d365.operators.dev/d365connection-" + kind + " created"
-		if !strings.Contains(out, want) {
-			t.Errorf("kubectl apply output lacks %q:\n%s", want, out)
+// The samples are what users copy first: they must pass the CRD's validation as they are,
+// applied both through their kustomization and file by file. (`kubectl apply -f` on the
+// directory itself also reads kustomization.yaml, which is no Kubernetes object.)
+func TestSamplesApplyWithKubectl(t *testing.T) {
+	samples := filepath.Join(env.RepoRoot, "config", "samples")
+	files, err := filepath.Glob(filepath.Join(samples, "d365_*.yaml"))
+	if err != nil || len(files) != len(sampleKinds) {
+		t.Fatalf("want %d sample files in %s, found %v (%v)", len(sampleKinds), samples, files, err)
+	}
+	byKustomize := newNamespace(t, "samples-k")
+	byFile := newNamespace(t, "samples-f")
+
+	applied := map[string]string{
+		byKustomize: kubectl(t, "apply", "-n", byKustomize, "-k", samples),
+		byFile:      kubectl(t, append([]string{"apply", "-n", byFile}, fileArgs(files)...)...),
+	}
+	for ns, out := range applied {
+		for _, kind := range sampleKinds {
+			want := "d365connection.d365.operators.dev/d365connection-" + kind + " created"
+			if !strings.Contains(out, want) {
+				t.Errorf("kubectl apply in %s: output lacks %q:\n%s", ns, want, out)
+			}
 		}
 	}
 
 	// kubectl get shows the printer columns: Ready, Environment, Expires and Age.
-	out = kubectl(t, "get", "d365c", "-A")
+	out := kubectl(t, "get", "d365c", "-A")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if got, want := strings.Fields(lines[0]), []string{"NAMESPACE", "NAME", "READY", "ENVIRONMENT", "EXPIRES", "AGE"}; strings.Join(got, " ") != strings.Join(want, " ") {
-		t.Errorf("kubectl get d365c -A columns = %v, want %v\n%s", got, want, out)
+	got := strings.Join(strings.Fields(lines[0]), " ")
+	if want := "NAMESPACE NAME READY ENVIRONMENT EXPIRES AGE"; got != want {
+		t.Errorf("kubectl get d365c -A columns = %q, want %q\n%s", got, want, out)
 	}
-	rows := 0
-	for _, line := range lines[1:] {
-		if strings.HasPrefix(line, ns+" ") {
-			rows++
-			if !strings.Contains(line, "https://contoso.crm.dynamics.com") {
-				t.Errorf("row lacks the environment URL: %q", line)
+	for ns := range applied {
+		rows := 0
+		for _, line := range lines[1:] {
+			if strings.HasPrefix(line, ns+" ") {
+				rows++
+				if !strings.Contains(line, "https://contoso.crm.dynamics.com") {
+					t.Errorf("row lacks the environment URL: %q", line)
+				}
 			}
 		}
+		if rows != len(sampleKinds) {
+			t.Errorf("kubectl get d365c -A shows %d connections in %s, want %d:\n%s", rows, ns, len(sampleKinds), out)
+		}
 	}
-	if rows != 5 {
-		t.Errorf("kubectl get d365c -A shows %d connections in %s, want 5:\n%s", rows, ns, out)
+}
+
+// fileArgs turns files into kubectl's repeated -f flags.
+func fileArgs(files []string) []string {
+	args := make([]string, 0, 2*len(files))
+	for _, f := range files {
+		args = append(args, "-f", f)
 	}
+	return args
 }

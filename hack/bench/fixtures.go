@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1alpha1 "github.com/d365-operator/d365-operator/api/v1alpha1"
+)
+
+// The benchmark's objects: namespaces bench-000, bench-001, ..., in each the credential
+// Secrets of the identities its connections use, and connections c-00000, c-00001, ...
+
+func namespaceName(i int) string { return fmt.Sprintf("bench-%03d", i) }
+
+func connectionName(i int) string { return fmt.Sprintf("c-%05d", i) }
+
+func credentialSecretName(identity int) string { return fmt.Sprintf("bench-app-%03d", identity) }
+
+// connectionKey is "namespace/name" of connection i; output Secrets are "namespace/name-token".
+func (o *options) connectionKey(i int) (namespace, name string) {
+	return namespaceName(i / o.PerNamespace), connectionName(i)
+}
+
+// createCredentials creates the namespaces and, in each, one Secret per identity its
+// connections use (the same client secret value in every namespace: one identity).
+func createCredentials(ctx context.Context, c client.Client, o options, w world) error {
+	needs := map[int]map[int]bool{}
+	for i := range o.Connections {
+		ns := i / o.PerNamespace
+		if needs[ns] == nil {
+			needs[ns] = map[int]bool{}
+		}
+		needs[ns][w.assignment(i).Identity] = true
+	}
+	var objs []client.Object
+	for ns := range o.namespaces() {
+		objs = append(objs, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespaceName(ns)}})
+	}
+	var secrets []client.Object
+	for ns := range o.namespaces() {
+		for id := range needs[ns] {
+			secrets = append(secrets, &corev1.Secret{
+				ObjectMeta: metav1.ObjectMeta{Namespace: namespaceName(ns), Name: credentialSecretName(id)},
+				Type:       corev1.SecretTypeOpaque,
+				StringData: map[string]string{"client-id": w.Identities[id].ClientID, "client-secret": w.Identities[id].Secret},
+			})
+		}
+	}
+	if _, err := createAll(ctx, c, o.CreateWorkers, len(objs), func(i int) client.Object { return objs[i] }, nil); err != nil {
+		return fmt.Errorf("creating namespaces: %w", err)
+	}
+	if _, err := createAll(ctx, c, o.CreateWorkers, len(secrets), func(i int) client.Object { return secrets[i] }, nil); err != nil {
+		return fmt.Errorf("creating credential Secrets: %w", err)
+	}
+	return nil
+}
+
+// connection returns connection i's object.
+func connection(o options, w world, i int) *v1alpha1.D365Connection {
+	ns, name := o.connectionKey(i)
+	p := w.assignment(i)
+	ref := credentialSecretName(p.Identity)
+	conn := &v1alpha1.D365Connection{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: v1alpha1.D365ConnectionSpec{
+			EnvironmentURL: "https://" + w.EnvHosts[p.Env],
+			Auth: v1alpha1.AuthSpec{ClientSecret: &v1alpha1.ClientSecretAuth{
+				ClientIDRef:     &v1alpha1.SecretKeyRef{Name: ref, Key: "client-id"},
+				ClientSecretRef: v1alpha1.SecretKeyRef{Name: ref, Key: "client-secret"},
+			}},
+		},
+	}
+	if o.HealthInterval > 0 {
+		conn.Spec.HealthCheck.Interval = &metav1.Duration{Duration: o.HealthInterval}
+	}
+	return conn
+}
+
+// createConnections creates the N connections with CreateWorkers in parallel, telling
+// started when each create is sent (the start of its time to Ready). It returns how long
+// the creates took.
+func createConnections(ctx context.Context, c client.Client, o options, w world, started func(i int, at time.Time)) (time.Duration, error) {
+	return createAll(ctx, c, o.CreateWorkers, o.Connections, func(i int) client.Object { return connection(o, w, i) }, started)
+}
+
+// createAll creates n objects with the given parallelism and returns the wall time taken.
+// The first error stops the remaining creates.
+func createAll(ctx context.Context, c client.Client, workers, n int, obj func(int) client.Object, started func(int, time.Time)) (time.Duration, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	begin := time.Now()
+	var next atomic.Int64
+	var once sync.Once
+	var firstErr error
+	var wg sync.WaitGroup
+	for range min(workers, n) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				o := obj(i)
+				if started != nil {
+					started(i, time.Now())
+				}
+				if err := c.Create(ctx, o); err != nil {
+					once.Do(func() {
+						firstErr = fmt.Errorf("creating %s/%s: %w", o.GetNamespace(), o.GetName(), err)
+						cancel()
+					})
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return time.Since(begin), firstErr
+}

@@ -1,0 +1,231 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/d365-operator/d365-operator/internal/simulator"
+	"github.com/d365-operator/d365-operator/internal/testenv"
+)
+
+// bench is one run: what it started (stopped again by close) and what it observed.
+type bench struct {
+	o        options
+	w        world
+	progress io.Writer
+	root     string
+	tmp      string
+
+	env      *testenv.Env
+	sim      *simulator.Server
+	client   client.WithWatch
+	op       *operatorProcess
+	args     []string
+	metrics  string // the operator's metrics URL, "" when off
+	tracker  *tracker
+	sampler  *sampler
+	profiler *profiler
+
+	phases  []phase
+	scrapes map[string]sampleSet // by phase boundary name
+	started time.Time
+	// stopBackground ends the watches and the sampler.
+	stopBackground context.CancelFunc
+}
+
+// phase is a named period of the run; writes and requests are attributed by time.
+type phase struct {
+	Name  string
+	Start time.Time
+	End   time.Time
+}
+
+// run performs the benchmark and returns its report. Everything it starts (control plane,
+// simulator, operator, watches) is stopped before it returns, whatever happened.
+func run(ctx context.Context, o options, progress io.Writer) (rep *report, err error) {
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	b := &bench{o: o, w: newWorld(o), progress: progress, tracker: newTracker(), sampler: newSampler(), scrapes: map[string]sampleSet{}, started: time.Now()}
+	defer func() { err = errors.Join(err, b.close()) }()
+	bg, stopBackground := context.WithCancel(ctx)
+	b.stopBackground = stopBackground
+	if err := b.setUp(ctx, bg); err != nil {
+		return nil, err
+	}
+	if err := b.measure(ctx); err != nil {
+		return nil, err
+	}
+	return b.report(), nil
+}
+
+// setUp builds and starts everything, and creates the namespaces and credential Secrets.
+func (b *bench) setUp(ctx, bg context.Context) error {
+	var err error
+	if b.root, err = repoRoot(); err != nil {
+		return err
+	}
+	if b.o.Out == "" {
+		b.o.Out = filepath.Join(b.root, "bench-results",
+			fmt.Sprintf("bench-n%d-k%d-%s.json", b.o.Connections, b.o.Identities, b.started.Format("20060102-150405")))
+	}
+	if err := os.MkdirAll(filepath.Dir(b.o.Out), 0o755); err != nil {
+		return err
+	}
+	if b.tmp, err = os.MkdirTemp("", "d365-bench-"); err != nil {
+		return err
+	}
+
+	bin := b.o.OperatorBinary
+	if bin == "" {
+		b.logf("Building the operator (go build ./cmd)")
+		if bin, err = buildOperator(ctx, b.root, b.tmp, b.o.Pprof); err != nil {
+			return err
+		}
+	}
+	b.logf("Starting the control plane (kube-apiserver, etcd)")
+	if b.env, err = testenv.Start(); err != nil {
+		return err
+	}
+	for name, pid := range childProcesses() {
+		b.sampler.add(name, pid)
+	}
+	b.sampler.add("bench", os.Getpid())
+	go b.sampler.run(bg, 250*time.Millisecond)
+
+	if b.sim, err = simulator.Start(b.w.simulatorConfig(b.o.TokenLifetime)); err != nil {
+		return fmt.Errorf("starting the simulator: %w", err)
+	}
+	cfg := rest.CopyConfig(b.env.Config)
+	cfg.QPS, cfg.Burst = 5000, 10000 // the benchmark's own requests must not be its bottleneck
+	if b.client, err = client.NewWithWatch(cfg, client.Options{Scheme: b.env.Scheme}); err != nil {
+		return err
+	}
+	b.logf("Creating %d namespaces and their credential Secrets (%d identities, %d environments)",
+		b.o.namespaces(), b.o.Identities, b.o.Environments)
+	if err := createCredentials(ctx, b.client, b.o, b.w); err != nil {
+		return err
+	}
+	if err := startWatches(bg, b.client, b.tracker); err != nil {
+		return err
+	}
+	return b.startOperator(ctx, bin)
+}
+
+// startOperator runs the operator against the control plane and the simulator.
+func (b *bench) startOperator(ctx context.Context, bin string) error {
+	caFile := filepath.Join(b.tmp, "simulator-ca.pem")
+	if err := os.WriteFile(caFile, b.sim.CACertPEM(), 0o600); err != nil {
+		return err
+	}
+	b.args = []string{
+		"--kubeconfig=" + b.env.KubeconfigPath,
+		"--health-probe-bind-address=0",
+		fmt.Sprintf("--kube-api-qps=%g", b.o.KubeAPIQPS),
+		fmt.Sprintf("--kube-api-burst=%d", b.o.KubeAPIBurst),
+		fmt.Sprintf("--concurrency=%d", b.o.Concurrency),
+	}
+	if b.o.Metrics {
+		addr, err := freeLoopbackAddr()
+		if err != nil {
+			return err
+		}
+		b.args = append(b.args, "--metrics-bind-address="+addr, "--metrics-secure=false")
+		b.metrics = "http://" + addr + "/metrics"
+	} else {
+		b.args = append(b.args, "--metrics-bind-address=0")
+	}
+	hosts := make([]string, 0, len(b.sim.HostAliases()))
+	for hostPort, addr := range b.sim.HostAliases() {
+		hosts = append(hosts, "--host-alias="+hostPort+"="+addr)
+	}
+	sort.Strings(hosts)
+	b.args = append(b.args, hosts...)
+
+	env := append(os.Environ(), "SSL_CERT_FILE="+caFile, "NO_PROXY=127.0.0.1,localhost", "no_proxy=127.0.0.1,localhost")
+	prefix := strings.TrimSuffix(b.o.Out, ".json")
+	if b.o.Pprof {
+		addr, err := freeLoopbackAddr()
+		if err != nil {
+			return err
+		}
+		env = append(env, pprofAddrEnv+"="+addr)
+		b.profiler = &profiler{addr: addr, prefix: prefix}
+	}
+	b.logf("Starting the operator (log: %s)", prefix+".operator.log")
+	var err error
+	if b.op, err = startOperator(bin, b.args, env, prefix+".operator.log"); err != nil {
+		return err
+	}
+	b.sampler.add("operator", b.op.Pid())
+	return b.op.waitReady(ctx, 2*time.Minute)
+}
+
+// close stops the operator, the simulator and the control plane, and removes the
+// temporary files. It runs on every exit path of run.
+func (b *bench) close() error {
+	var errs []error
+	if b.stopBackground != nil {
+		b.stopBackground()
+	}
+	if b.op != nil {
+		errs = append(errs, b.op.stop(10*time.Second))
+	}
+	if b.sim != nil {
+		b.sim.Close()
+	}
+	if b.env != nil {
+		errs = append(errs, b.env.Stop())
+	}
+	if b.tmp != "" {
+		errs = append(errs, os.RemoveAll(b.tmp))
+	}
+	return errors.Join(errs...)
+}
+
+func (b *bench) logf(format string, args ...any) {
+	if b.progress != nil {
+		_, _ = fmt.Fprintf(b.progress, "bench %6.1fs  %s\n", time.Since(b.started).Seconds(), fmt.Sprintf(format, args...))
+	}
+}
+
+// freeLoopbackAddr returns a loopback address with a port free at the time of the call.
+func freeLoopbackAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = l.Close() }()
+	return l.Addr().String(), nil
+}
+
+// repoRoot walks up from the working directory to the module's go.mod.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod above the working directory; run the benchmark from the repository")
+		}
+		dir = parent
+	}
+}

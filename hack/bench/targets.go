@@ -1,0 +1,118 @@
+package main
+
+import (
+	"fmt"
+	"math"
+)
+
+// The targets, for a 2-core machine with the control plane on it:
+//   all Ready within 10 s of creation at 1,000 connections, 60 s at 10,000;
+//   operator RSS under 100 MiB at 1,000, under 300 MiB at 10,000;
+//   at most one token request per (identity, resource) per refresh; one discovery per
+//   environment; at most one Secret write and one status write per connection per refresh;
+//   no writes at rest; zero tokens seen expired; refreshes spread.
+// Between and beyond the two sizes the time and memory budgets are interpolated linearly.
+
+// readyBudget is the all-Ready target for n connections.
+func readyBudget(n int) float64 { return scaled(n, 10, 60) }
+
+// rssBudgetMiB is the operator RSS target for n connections.
+func rssBudgetMiB(n int) float64 { return scaled(n, 100, 300) }
+
+// scaled is at1k up to 1,000 connections, at10k at 10,000, linear in between and beyond.
+func scaled(n int, at1k, at10k float64) float64 {
+	if n <= 1000 {
+		return at1k
+	}
+	return at1k + (at10k-at1k)*float64(n-1000)/9000
+}
+
+// spreadFactor: the busiest bucket may hold this many times its share under an even spread.
+const spreadFactor = 2
+
+func targetsOf(o options, r *report) []target {
+	var ts []target
+	add := func(name, want, figure string, pass bool) {
+		ts = append(ts, target{Name: name, Want: want, Figure: figure, Pass: pass})
+	}
+	byName := map[string]phaseFigures{}
+	for _, p := range r.Phases {
+		byName[p.Name] = p
+	}
+	creation, rest, wave := byName[phaseCreation], byName[phaseRest], byName[phaseWave]
+	_, restOK := byName[phaseRest]
+	_, waveOK := byName[phaseWave]
+
+	budget := readyBudget(o.Connections)
+	allReady := r.Ready.Ready == r.Ready.Of
+	figure := fmt.Sprintf("%.2f s", r.Ready.AllReadySeconds)
+	if !allReady {
+		figure = fmt.Sprintf("%d of %d Ready", r.Ready.Ready, r.Ready.Of)
+	}
+	add("all connections Ready after the first create", fmt.Sprintf("<= %.0f s", budget), figure, allReady && r.Ready.AllReadySeconds <= budget)
+
+	var peak float64
+	for _, p := range r.Phases {
+		u := p.Processes["operator"]
+		peak = math.Max(peak, math.Max(u.PeakRSSMiB, u.HWMMiB))
+	}
+	rss := rssBudgetMiB(o.Connections)
+	add("operator peak RSS (VmHWM)", fmt.Sprintf("< %.0f MiB", rss), fmt.Sprintf("%.1f MiB", peak), peak > 0 && peak < rss)
+
+	tokenMax := creation.TokenRequestsPerPairMax
+	if waveOK {
+		tokenMax = math.Max(tokenMax, wave.TokenRequestsPerPairMax)
+	}
+	add("token requests per (identity, resource) per refresh (creation, wave)", "<= 1",
+		fmt.Sprintf("%.2f", tokenMax), tokenMax <= 1 && creation.TokenRequests > 0)
+
+	discMax := 0
+	for _, host := range newWorld(o).EnvHosts {
+		discMax = max(discMax, r.DiscoveryByEnvironment[host])
+	}
+	add("discovery requests per environment", "<= 1", fmt.Sprint(discMax), discMax <= 1)
+
+	secretMax, statusMax := creation.SecretWritesPerConnMax, creation.StatusWritesPerConnMax
+	if waveOK {
+		secretMax, statusMax = max(secretMax, wave.SecretWritesPerConnMax), max(statusMax, wave.StatusWritesPerConnMax)
+	}
+	add("Secret writes per connection per refresh (creation, wave; worst connection)", "<= 1", fmt.Sprint(secretMax), secretMax <= 1)
+	add("status writes per connection per refresh (creation, wave; worst connection)", "<= 1", fmt.Sprint(statusMax), statusMax <= 1)
+
+	if restOK {
+		add(fmt.Sprintf("writes at rest (%.0f s)", rest.Seconds), "0", fmt.Sprint(rest.SecretWrites+rest.StatusWrites), rest.SecretWrites+rest.StatusWrites == 0)
+	} else {
+		add("writes at rest", "0", "not measured", false)
+	}
+
+	if w := r.Wave; w != nil {
+		add("tokens replaced in the refresh wave", fmt.Sprintf("%d", w.Of), fmt.Sprint(w.Refreshed), w.Refreshed == w.Of)
+		add("tokens seen expired", "0", fmt.Sprint(w.Expired), w.Expired == 0)
+		add(fmt.Sprintf("refresh spread: busiest %gs bucket's share", w.BucketSeconds),
+			fmt.Sprintf("<= %.2f (%d x even)", math.Min(1, spreadFactor*w.IdealShare), spreadFactor),
+			fmt.Sprintf("%.2f (max/mean %.2f)", w.BusiestShare, w.MaxPerBucket2Mean()),
+			w.Refreshed > 0 && w.BusiestShare <= math.Min(1, spreadFactor*w.IdealShare))
+	} else if !o.SkipWave {
+		add("refresh wave", "measured", "not measured", false)
+	}
+	return ts
+}
+
+// MaxPerBucket2Mean is the busiest bucket over the mean bucket.
+func (w *waveFigures) MaxPerBucket2Mean() float64 {
+	if w.MeanPerBucket == 0 {
+		return 0
+	}
+	return float64(w.MaxPerBucket) / w.MeanPerBucket
+}
+
+// missed counts the targets not met.
+func (r *report) missed() int {
+	n := 0
+	for _, t := range r.Targets {
+		if !t.Pass {
+			n++
+		}
+	}
+	return n
+}

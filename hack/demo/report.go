@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os/exec"
+	"sort"
+	"text/tabwriter"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/duration"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	v1alpha1 "github.com/d365-operator/d365-operator/api/v1alpha1"
+)
+
+// report prints what a user would look at: the connections, one connection's status and
+// its output Secret's keys. Never a Secret's values: the status holds no secret by contract,
+// and of the Secret only key names and sizes are printed.
+func report(ctx context.Context, out io.Writer, c client.Client, f files, conns []*v1alpha1.D365Connection) error {
+	fmt.Fprintln(out, "\n$ kubectl get d365c -A")
+	if err := printConnections(ctx, out, c, f.kubeconfig); err != nil {
+		return err
+	}
+
+	conn := conns[0]
+	fmt.Fprintf(out, "\n$ kubectl get d365c -n %s %s -o jsonpath='{.status}'  # as YAML\n", conn.Namespace, conn.Name)
+	status, err := yaml.Marshal(map[string]any{"status": conn.Status})
+	if err != nil {
+		return fmt.Errorf("printing the status of %s: %w", conn.Name, err)
+	}
+	fmt.Fprint(out, string(status))
+
+	name := outputSecretName(conn)
+	var secret corev1.Secret
+	if err := c.Get(ctx, types.NamespacedName{Namespace: conn.Namespace, Name: name}, &secret); err != nil {
+		return fmt.Errorf("reading the output Secret %s/%s: %w", conn.Namespace, name, err)
+	}
+	fmt.Fprintf(out, "\nOutput Secret %s/%s (keys only; the values stay in the cluster):\n", conn.Namespace, name)
+	keys := make([]string, 0, len(secret.Data))
+	for k := range secret.Data {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(out, "  %-16s %d bytes\n", k, len(secret.Data[k]))
+	}
+	fmt.Fprintln(out)
+	return nil
+}
+
+// printConnections runs kubectl against the demo's kubeconfig, or prints the same columns
+// itself when kubectl is not installed.
+func printConnections(ctx context.Context, out io.Writer, c client.Client, kubeconfig string) error {
+	if kubectl, err := exec.LookPath("kubectl"); err == nil {
+		cmd := exec.CommandContext(ctx, kubectl, "--kubeconfig", kubeconfig, "get", "d365c", "-A")
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("kubectl get d365c -A: %w", err)
+		}
+		return nil
+	}
+	fmt.Fprintln(out, "(kubectl is not installed; the same columns:)")
+	var list v1alpha1.D365ConnectionList
+	if err := c.List(ctx, &list); err != nil {
+		return fmt.Errorf("listing connections: %w", err)
+	}
+	tw := tabwriter.NewWriter(out, 0, 8, 3, ' ', 0)
+	fmt.Fprintln(tw, "NAMESPACE\tNAME\tREADY\tENVIRONMENT\tEXPIRES\tAGE")
+	now := time.Now()
+	for _, conn := range list.Items {
+		ready, expires := "", "<unknown>"
+		if cond := meta.FindStatusCondition(conn.Status.Conditions, v1alpha1.ConditionReady); cond != nil {
+			ready = string(cond.Status)
+		}
+		if t := conn.Status.TokenExpiresAt; t != nil {
+			expires = "in " + duration.HumanDuration(t.Sub(now))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", conn.Namespace, conn.Name, ready, conn.Spec.EnvironmentURL,
+			expires, duration.HumanDuration(now.Sub(conn.CreationTimestamp.Time)))
+	}
+	return tw.Flush()
+}
+
+// outputSecretName is the Secret the connection writes: as reported, else as specified,
+// else the API's default.
+func outputSecretName(conn *v1alpha1.D365Connection) string {
+	switch {
+	case conn.Status.TargetSecretName != "":
+		return conn.Status.TargetSecretName
+	case conn.Spec.Target.Name != "":
+		return conn.Spec.Target.Name
+	default:
+		return conn.Name + "-token"
+	}
+}
+
+// printHints tells the user how to look around while the demo runs. Paths are absolute
+// (Options.Dir is made absolute by run) so the lines work from any directory.
+func printHints(out io.Writer, f files, conns []*v1alpha1.D365Connection) {
+	conn := conns[0]
+	fmt.Fprintf(out, `The demo keeps running until Ctrl-C. In another terminal:
+
+  export KUBECONFIG=%s
+  kubectl get d365c -A -o wide
+  kubectl describe d365c -n %[2]s %[3]s
+  kubectl get secret -n %[2]s %[4]s -o jsonpath='{.data}' | jq 'keys'
+  # force a refresh now:
+  kubectl annotate d365c -n %[2]s %[3]s %[5]s="$(date -Is)" --overwrite
+  # the operator's log:
+  tail -f %[6]s
+
+`, f.kubeconfig, conn.Namespace, conn.Name, outputSecretName(conn), v1alpha1.AnnotationRequestedAt, f.operatorLog)
+}
