@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"flag"
 	"fmt"
@@ -27,6 +28,7 @@ import (
 	"github.com/d365-operator/d365-operator/internal/controller"
 	"github.com/d365-operator/d365-operator/internal/dataverse"
 	"github.com/d365-operator/d365-operator/internal/entra"
+	"github.com/d365-operator/d365-operator/internal/login"
 	"github.com/d365-operator/d365-operator/internal/transport"
 	"github.com/d365-operator/d365-operator/internal/trust"
 )
@@ -42,6 +44,10 @@ func init() {
 }
 
 func main() {
+	// `d365-operator login` signs a user in for auth.delegated; everything else runs the operator.
+	if len(os.Args) > 1 && os.Args[1] == "login" {
+		os.Exit(login.Main(os.Args[2:], os.Stdout, os.Stderr))
+	}
 	var opts options
 	opts.BindFlags(flag.CommandLine)
 	zapOpts := zap.Options{}
@@ -61,6 +67,8 @@ func usage() {
 environments in Kubernetes Secrets (D365Connection, d365.operators.dev/v1alpha1).
 
 Usage: d365-operator [flags]
+       d365-operator login --environment-url URL --client-id ID --secret NAME [flags]
+         (signs a user in for auth.delegated; d365-operator login -h for its flags)
 
 Flags:
 `)
@@ -109,6 +117,13 @@ func run(opts options) error {
 	if err != nil {
 		return fmt.Errorf("creating the Secret metadata cache: %w", err)
 	}
+	// Workload identity must never sign in as the operator itself.
+	whoCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	self, err := controller.OperatorServiceAccount(whoCtx, mgr.GetClient())
+	cancel()
+	if err != nil {
+		return err
+	}
 	realClock := clock.RealClock{}
 	reconciler := controller.New(controller.Dependencies{
 		Client:         mgr.GetClient(),
@@ -120,6 +135,8 @@ func run(opts options) error {
 		Tokens:         entra.NewProvider(entra.ProviderOptions{HTTPClient: httpClient, Clock: realClock, Trust: policy}),
 		Environments:   dataverse.NewClient(httpClient, dataverse.WithTrust(policy), dataverse.WithClock(realClock)),
 		Trust:          policy,
+
+		OperatorServiceAccount: self,
 	})
 	if err := reconciler.SetupWithManager(mgr, secretMetadata, opts.concurrency); err != nil {
 		return fmt.Errorf("setting up the controller: %w", err)

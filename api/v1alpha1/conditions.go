@@ -42,6 +42,12 @@ const (
 	ReasonInvalidCredential = "InvalidCredential"
 	// ReasonAuthModeNotSupported: this operator version cannot sign in with the chosen auth member.
 	ReasonAuthModeNotSupported = "AuthModeNotSupported"
+	// ReasonServiceAccountNotFound: auth.workloadIdentity names a ServiceAccount that does not
+	// exist in the connection's namespace (the only namespace it may come from).
+	ReasonServiceAccountNotFound = "ServiceAccountNotFound"
+	// ReasonServiceAccountNotAllowed: auth.workloadIdentity names the operator's own
+	// ServiceAccount, which no connection may sign in as.
+	ReasonServiceAccountNotAllowed = "ServiceAccountNotAllowed"
 	// ReasonTargetSecretConflict: a Secret of the target name exists and is not owned by this connection.
 	ReasonTargetSecretConflict = "TargetSecretConflict"
 )
@@ -70,6 +76,12 @@ const (
 	ReasonResourceNotFound = "ResourceNotFound"
 	// ReasonInvalidScope: AADSTS70011 / 1002012, the requested scope was refused.
 	ReasonInvalidScope = "InvalidScope"
+	// ReasonCertificateRejected: AADSTS700027 and kin, the app does not accept the certificate's
+	// assertion (certificate not uploaded to the app registration, expired, or another app's).
+	ReasonCertificateRejected = "CertificateRejected"
+	// ReasonFederatedCredentialMismatch: AADSTS700211/700212/700213 and kin, no federated
+	// credential of the app matches the ServiceAccount token's issuer, subject and audience.
+	ReasonFederatedCredentialMismatch = "FederatedCredentialMismatch"
 	// ReasonCredentialRejected: Entra ID refused the credential for another reason.
 	ReasonCredentialRejected = "CredentialRejected"
 	// ReasonInteractionRequired: MFA or conditional access blocks a non-interactive grant.
@@ -117,6 +129,11 @@ const (
 	// ManagedByValue is LabelManagedBy's value.
 	ManagedByValue = "d365-operator"
 )
+
+// TokenCacheKey is the key of a delegated sign-in Secret (auth.delegated.tokenCacheRef) that
+// holds MSAL's serialized token cache, written by `d365-operator login` and rewritten by the
+// operator when the refresh token rotates.
+const TokenCacheKey = "msal_token_cache"
 
 // Keys of the output Secret (the contract with consuming pods).
 const (

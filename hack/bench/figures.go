@@ -1,8 +1,10 @@
 package main
 
 import (
+	"fmt"
 	"math"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/d365-operator/d365-operator/internal/simulator"
@@ -64,10 +66,12 @@ func pairsPerClient(o options, w world) map[string]int {
 func (b *bench) phaseFiguresOf(p phase, writes []write, log []simulator.Request, pairs map[string]int) phaseFigures {
 	f := phaseFigures{Name: p.Name, Seconds: p.End.Sub(p.Start).Seconds(), Processes: map[string]usage{}}
 	secretPer, statusPer := map[string]int{}, map[string]int{}
+	byConn := map[string][]write{}
 	for _, w := range writes {
 		if w.At.Before(p.Start) || !w.At.Before(p.End) {
 			continue
 		}
+		byConn[w.Key] = append(byConn[w.Key], w)
 		if w.Kind == secretWrite {
 			f.SecretWrites++
 			secretPer[w.Key]++
@@ -79,10 +83,14 @@ func (b *bench) phaseFiguresOf(p phase, writes []write, log []simulator.Request,
 	n := float64(b.o.Connections)
 	f.SecretWritesPerConn, f.StatusWritesPerConn = float64(f.SecretWrites)/n, float64(f.StatusWrites)/n
 	f.SecretWritesPerConnMax, f.StatusWritesPerConnMax = maxValue(secretPer), maxValue(statusPer)
+	f.RepeatedWrites = repeatedWrites(byConn, secretPer, statusPer, p.Start)
 
 	c := countRequests(log, b.w.EnvHosts, p.Start, p.End)
 	f.TokenRequests, f.Discoveries, f.WhoAmI = c.tokens(), c.discoveries(), c.WhoAmI
 	f.WhoAmIPerConn = float64(c.WhoAmI) / n
+	if p.Name == phaseRest && f.Seconds > 0 { // only the rest phase has no refresh in it
+		f.WhoAmIPerConnPerInterval = f.WhoAmIPerConn / (f.Seconds / b.o.healthInterval().Seconds())
+	}
 	f.EntraMetadata, f.FailedRequests = c.EntraMetadata, c.Failed
 	totalPairs := 0
 	for client, np := range pairs {
@@ -100,7 +108,17 @@ func (b *bench) phaseFiguresOf(p phase, writes []write, log []simulator.Request,
 	for _, name := range b.sampler.names() {
 		f.Processes[name] = b.sampler.usageIn(name, p.Start, p.End)
 	}
-	f.Metrics = metricsBetween(b.previousScrape(p.Name), b.scrapes[p.Name])
+	others := f.Processes[machineName]
+	for name, u := range f.Processes {
+		if name != machineName {
+			others.CPUSeconds -= u.CPUSeconds
+			others.CPUCores -= u.CPUCores
+		}
+	}
+	f.Processes[othersName] = usage{CPUSeconds: math.Max(0, others.CPUSeconds), CPUCores: math.Max(0, others.CPUCores)}
+	prev := b.previousBoundary(p.Name)
+	f.Metrics = metricsBetween(b.scrapes[prev], b.scrapes[p.Name])
+	f.ControlPlane = controlPlaneBetween(b.apiScrapes[prev], b.apiScrapes[p.Name])
 	return f
 }
 
@@ -168,6 +186,40 @@ func maxValue(m map[string]int) int {
 	out := 0
 	for _, v := range m {
 		out = max(out, v)
+	}
+	return out
+}
+
+// othersName is the CPU the machine spent on processes other than the benchmark's own.
+const othersName = "other processes"
+
+// maxExamples bounds the examples of repeated writes in a report.
+const maxExamples = 5
+
+// repeatedWrites describes a few connections written more than once in a phase: when
+// (seconds into the phase) and, for status writes, which fields changed.
+func repeatedWrites(byConn map[string][]write, secretPer, statusPer map[string]int, start time.Time) []string {
+	var keys []string
+	for key := range byConn {
+		if secretPer[key] > 1 || statusPer[key] > 1 {
+			keys = append(keys, key)
+		}
+	}
+	sort.Strings(keys)
+	var out []string
+	if len(keys) > 0 {
+		out = append(out, fmt.Sprintf("%d connections written more than once", len(keys)))
+	}
+	for _, key := range keys[:min(len(keys), maxExamples)] {
+		var parts []string
+		for _, w := range byConn[key] {
+			kind := "Secret"
+			if w.Kind == statusWrite {
+				kind = "status " + strings.Join(w.Changed, ",")
+			}
+			parts = append(parts, fmt.Sprintf("+%.2fs %s", w.At.Sub(start).Seconds(), kind))
+		}
+		out = append(out, key+": "+strings.Join(parts, "; "))
 	}
 	return out
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -24,6 +25,7 @@ const (
 
 // measure runs the phases.
 func (b *bench) measure(ctx context.Context) error {
+	b.scrape(ctx, "start")
 	idleStart := time.Now()
 	if err := sleepUntil(ctx, idleStart.Add(2*time.Second)); err != nil {
 		return err
@@ -62,7 +64,11 @@ func (b *bench) measure(ctx context.Context) error {
 	b.addPhase(ctx, phaseCreation, t0, restStart)
 	b.profiler.heap(ctx, "after-creation")
 
-	earliest, latestExpiry := b.tracker.refreshTimes()
+	earliest, health, latestExpiry := b.tracker.refreshTimes(b.o.healthInterval())
+	if !health.IsZero() && health.Before(earliest) {
+		b.tracker.note(fmt.Sprintf("the rest phase ends at the first health check, %.0fs before the first refresh", earliest.Sub(health).Seconds()))
+		earliest = health
+	}
 	restEnd := earliest.Add(-restMargin)
 	waveStart := restStart
 	if restEnd.After(restStart.Add(time.Second)) {
@@ -147,8 +153,14 @@ func (b *bench) waitAllReady(ctx context.Context, t0 time.Time) (time.Time, bool
 // addPhase records a phase and scrapes the operator's metrics at its end.
 func (b *bench) addPhase(ctx context.Context, name string, start, end time.Time) {
 	b.phases = append(b.phases, phase{Name: name, Start: start, End: end})
-	b.scrapes[name] = scrapeMetrics(ctx, b.metrics)
+	b.scrape(ctx, name)
 	b.sampler.sampleOnce()
+}
+
+// scrape reads the operator's and the API server's metrics at the end of phase name.
+func (b *bench) scrape(ctx context.Context, name string) {
+	b.scrapes[name] = scrapeMetrics(ctx, b.opHTTP, b.metrics)
+	b.apiScrapes[name] = scrapeMetrics(ctx, b.apiHTTP, strings.TrimSuffix(b.env.Config.Host, "/")+"/metrics")
 }
 
 // sleepUntil sleeps until t or until ctx ends.

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"math"
 	"net/http"
 	"sort"
 	"strconv"
@@ -17,18 +18,18 @@ import (
 // sampleSet is one scrape: "name{labels}" → value.
 type sampleSet map[string]float64
 
-// scrapeMetrics reads the Prometheus text exposition at url; nil when unreachable.
-func scrapeMetrics(ctx context.Context, url string) sampleSet {
-	if url == "" {
+// scrapeMetrics reads the Prometheus text exposition at url with hc; nil when unreachable.
+func scrapeMetrics(ctx context.Context, hc *http.Client, url string) sampleSet {
+	if url == "" || hc == nil {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return nil
 	}
@@ -144,6 +145,49 @@ func metricsBetween(a, b sampleSet) *phaseMetrics {
 	}
 	m.Goroutines = b.sum("go_goroutines", nil, "")[""]
 	m.HeapInuseMiB = b.sum("go_memstats_heap_inuse_bytes", nil, "")[""] / (1 << 20)
+	return m
+}
+
+// meanBetween returns a histogram's mean in milliseconds from a to b, grouped by label by.
+func meanBetween(a, b sampleSet, histogram string, match map[string]string, by string) map[string]float64 {
+	sumA, sumB := a.sum(histogram+"_sum", match, by), b.sum(histogram+"_sum", match, by)
+	cntA, cntB := a.sum(histogram+"_count", match, by), b.sum(histogram+"_count", match, by)
+	out := map[string]float64{}
+	for k, n := range cntB {
+		if d := n - cntA[k]; d > 0 {
+			out[k] = math.Round((sumB[k]-sumA[k])/d*1000*10) / 10
+		}
+	}
+	return out
+}
+
+// controlPlaneMetrics are the API server's view of a phase: mean request latency by
+// resource and verb (as the API server measured it, etcd included) and mean etcd latency.
+type controlPlaneMetrics struct {
+	RequestLatencyMs map[string]float64 `json:"requestLatencyMs,omitempty"`
+	Requests         map[string]float64 `json:"requests,omitempty"`
+	EtcdLatencyMs    map[string]float64 `json:"etcdLatencyMs,omitempty"`
+}
+
+// controlPlaneBetween returns the API server's figures for the benchmark's resources.
+func controlPlaneBetween(a, b sampleSet) *controlPlaneMetrics {
+	if a == nil || b == nil {
+		return nil
+	}
+	m := &controlPlaneMetrics{RequestLatencyMs: map[string]float64{}, Requests: map[string]float64{}}
+	for _, res := range []string{"d365connections", "secrets", "events"} {
+		match := map[string]string{"resource": res}
+		for verb, v := range meanBetween(a, b, "apiserver_request_duration_seconds", match, "verb") {
+			m.RequestLatencyMs[res+" "+verb] = v
+		}
+		before, after := a.sum("apiserver_request_total", match, "verb"), b.sum("apiserver_request_total", match, "verb")
+		for verb, v := range after {
+			if d := v - before[verb]; d > 0 {
+				m.Requests[res+" "+verb] = d
+			}
+		}
+	}
+	m.EtcdLatencyMs = meanBetween(a, b, "etcd_request_duration_seconds", nil, "operation")
 	return m
 }
 

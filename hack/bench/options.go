@@ -63,7 +63,6 @@ func defaultOptions() options {
 		Identities:    20,
 		Environments:  2,
 		PerNamespace:  100,
-		TokenLifetime: 4 * time.Minute,
 		Bucket:        10 * time.Second,
 		Settle:        3 * time.Second,
 		ReadyTimeout:  5 * time.Minute,
@@ -71,7 +70,7 @@ func defaultOptions() options {
 		CreateWorkers: 16,
 		KubeAPIQPS:    500,
 		KubeAPIBurst:  1000,
-		Concurrency:   20,
+		Concurrency:   50,
 		Metrics:       true,
 	}
 }
@@ -83,7 +82,7 @@ func (o *options) bindFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.Environments, "envs", o.Environments, "number of Dataverse environments the connections spread over")
 	fs.IntVar(&o.PerNamespace, "per-namespace", o.PerNamespace, "connections per namespace")
 	fs.DurationVar(&o.TokenLifetime, "token-lifetime", o.TokenLifetime,
-		"simulated token lifetime; the refresh wave comes at about half of it, so it must exceed twice the creation time")
+		"simulated token lifetime; the refresh wave comes at 0.4-0.5 of it, so creation must take well under 0.4 of it (0: 4m, or 8m above 2,000 connections)")
 	fs.DurationVar(&o.HealthInterval, "health-interval", o.HealthInterval, "spec.healthCheck.interval of every connection (0: the operator's default, 5m)")
 	fs.DurationVar(&o.Bucket, "bucket", o.Bucket, "width of the refresh-spread histogram's buckets")
 	fs.DurationVar(&o.Settle, "settle", o.Settle, "how long a phase stays open after its last expected write")
@@ -103,6 +102,7 @@ func (o *options) bindFlags(fs *flag.FlagSet) {
 
 // validate rejects option combinations the benchmark cannot run.
 func (o *options) validate() error {
+	o.resolveTokenLifetime()
 	var errs []error
 	if o.Connections < 1 {
 		errs = append(errs, errors.New("-n must be at least 1"))
@@ -132,6 +132,31 @@ func (o *options) validate() error {
 		return fmt.Errorf("invalid flags: %w", errors.Join(errs...))
 	}
 	return nil
+}
+
+// operatorHealthInterval is the operator's default spec.healthCheck.interval.
+const operatorHealthInterval = 5 * time.Minute
+
+// healthInterval is the connections' WhoAmI interval.
+func (o *options) healthInterval() time.Duration {
+	if o.HealthInterval > 0 {
+		return o.HealthInterval
+	}
+	return operatorHealthInterval
+}
+
+// resolveTokenLifetime picks the token lifetime when -token-lifetime is 0: long enough that
+// creating N connections ends well before the first refresh (at about 0.4 of the lifetime),
+// short enough that the refresh wave comes before the first health check (5 minutes after
+// a connection's first token).
+func (o *options) resolveTokenLifetime() {
+	if o.TokenLifetime != 0 {
+		return
+	}
+	o.TokenLifetime = 4 * time.Minute
+	if o.Connections > 2000 {
+		o.TokenLifetime = 8 * time.Minute
+	}
 }
 
 // namespaces is how many namespaces the connections spread over.

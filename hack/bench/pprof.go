@@ -42,6 +42,9 @@ func writePprofOverlay(root, dir string) (string, error) {
 type profiler struct {
 	addr   string // host:port; empty when profiling is off
 	prefix string // path prefix of the profile files
+	// apiURL and apiHTTP reach the API server, whose own /debug/pprof is profiled alongside.
+	apiURL  string
+	apiHTTP *http.Client
 
 	mu    sync.Mutex
 	files []string
@@ -56,9 +59,15 @@ func (p *profiler) cpu(ctx context.Context, name string, d time.Duration) <-chan
 		return done
 	}
 	secs := max(1, int(d.Round(time.Second)/time.Second))
+	path := fmt.Sprintf("/debug/pprof/profile?seconds=%d", secs)
+	var wg sync.WaitGroup
+	wg.Go(func() { p.fetch(ctx, http.DefaultClient, "http://"+p.addr, name+".cpu.pprof", path, d+30*time.Second) })
+	if p.apiHTTP != nil {
+		wg.Go(func() { p.fetch(ctx, p.apiHTTP, p.apiURL, name+".kube-apiserver.cpu.pprof", path, d+30*time.Second) })
+	}
 	go func() {
-		defer close(done)
-		p.fetch(ctx, name+".cpu.pprof", fmt.Sprintf("/debug/pprof/profile?seconds=%d", secs), d+30*time.Second)
+		wg.Wait()
+		close(done)
 	}()
 	return done
 }
@@ -68,17 +77,17 @@ func (p *profiler) heap(ctx context.Context, name string) {
 	if p == nil || p.addr == "" {
 		return
 	}
-	p.fetch(ctx, name+".heap.pprof", "/debug/pprof/heap?gc=1", 30*time.Second)
+	p.fetch(ctx, http.DefaultClient, "http://"+p.addr, name+".heap.pprof", "/debug/pprof/heap?gc=1", 30*time.Second)
 }
 
-func (p *profiler) fetch(ctx context.Context, file, path string, timeout time.Duration) {
+func (p *profiler) fetch(ctx context.Context, hc *http.Client, base, file, path string, timeout time.Duration) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+p.addr+path, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
 	if err != nil {
 		return
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return
 	}

@@ -139,6 +139,10 @@ func (s *sampler) run(ctx context.Context, every time.Duration) {
 	}
 }
 
+// machineName is the pseudo-process of the whole machine's CPU use: with it the report
+// shows how much CPU other processes took, which the figures depend on.
+const machineName = "machine"
+
 // sampleOnce reads every process now; a process that has exited is skipped.
 func (s *sampler) sampleOnce() {
 	s.mu.Lock()
@@ -148,17 +152,43 @@ func (s *sampler) sampleOnce() {
 			s.samples[name] = append(s.samples[name], r)
 		}
 	}
+	if r, err := readMachine(); err == nil {
+		s.samples[machineName] = append(s.samples[machineName], r)
+	}
+}
+
+// readMachine reads the CPU time all processors spent busy (not idle or waiting for I/O).
+func readMachine() (procSample, error) {
+	s := procSample{At: time.Now()}
+	stat, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return s, err
+	}
+	line, _, _ := bytes.Cut(stat, []byte("\n"))
+	fields := strings.Fields(string(line))
+	if len(fields) < 6 || fields[0] != "cpu" {
+		return s, fmt.Errorf("unexpected /proc/stat format")
+	}
+	var busy int64
+	for i, f := range fields[1:] {
+		n, _ := strconv.ParseInt(f, 10, 64)
+		if i != 3 && i != 4 && i < 8 { // idle, iowait; guest time is already in user
+			busy += n
+		}
+	}
+	s.CPU = time.Duration(busy) * time.Second / userHZ
+	return s, nil
 }
 
 // names returns the sampled processes' names.
 func (s *sampler) names() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]string, 0, len(s.pids))
+	out := make([]string, 0, len(s.pids)+1)
 	for name := range s.pids {
 		out = append(out, name)
 	}
-	return out
+	return append(out, machineName)
 }
 
 // usage is a process's resource use in a phase.

@@ -16,10 +16,12 @@ type report struct {
 	Phases   []phaseFigures `json:"phases"`
 	// DiscoveryByEnvironment counts challenge probes per environment over the whole run.
 	DiscoveryByEnvironment map[string]int `json:"discoveryByEnvironment"`
-	Wave                   *waveFigures   `json:"wave,omitempty"`
-	Targets                []target       `json:"targets"`
-	Notes                  []string       `json:"notes,omitempty"`
-	Files                  []string       `json:"files,omitempty"`
+	// PerToken counts writes and token requests per token generation, over the whole run.
+	PerToken generationFigures `json:"perToken"`
+	Wave     *waveFigures      `json:"wave,omitempty"`
+	Targets  []target          `json:"targets"`
+	Notes    []string          `json:"notes,omitempty"`
+	Files    []string          `json:"files,omitempty"`
 
 	outPath string
 }
@@ -61,16 +63,23 @@ type phaseFigures struct {
 	SecretWritesPerConnMax int     `json:"secretWritesPerConnectionMax"`
 	StatusWritesPerConnMax int     `json:"statusWritesPerConnectionMax"`
 	// Token requests; per (identity, resource) pair in use: the mean and the worst identity.
-	TokenRequests           int              `json:"tokenRequests"`
-	TokenRequestsPerPair    float64          `json:"tokenRequestsPerPair"`
-	TokenRequestsPerPairMax float64          `json:"tokenRequestsPerPairMax"`
-	Discoveries             int              `json:"discoveries"`
-	WhoAmI                  int              `json:"whoAmI"`
-	WhoAmIPerConn           float64          `json:"whoAmIPerConnection"`
-	EntraMetadata           int              `json:"entraMetadataRequests"`
-	FailedRequests          int              `json:"failedRequests"`
-	Processes               map[string]usage `json:"processes"`
-	Metrics                 *phaseMetrics    `json:"operatorMetrics,omitempty"`
+	TokenRequests           int     `json:"tokenRequests"`
+	TokenRequestsPerPair    float64 `json:"tokenRequestsPerPair"`
+	TokenRequestsPerPairMax float64 `json:"tokenRequestsPerPairMax"`
+	Discoveries             int     `json:"discoveries"`
+	WhoAmI                  int     `json:"whoAmI"`
+	WhoAmIPerConn           float64 `json:"whoAmIPerConnection"`
+	// WhoAmIPerConnPerInterval (rest phase only) is WhoAmIPerConn over the phase's length
+	// in health intervals: the steady-state health-check rate.
+	WhoAmIPerConnPerInterval float64 `json:"whoAmIPerConnectionPerHealthInterval"`
+	EntraMetadata            int     `json:"entraMetadataRequests"`
+	FailedRequests           int     `json:"failedRequests"`
+	// RepeatedWrites describes connections written more than once in the phase.
+	RepeatedWrites []string         `json:"repeatedWrites,omitempty"`
+	Processes      map[string]usage `json:"processes"`
+	Metrics        *phaseMetrics    `json:"operatorMetrics,omitempty"`
+	// ControlPlane is the API server's own view (request and etcd latency).
+	ControlPlane *controlPlaneMetrics `json:"controlPlane,omitempty"`
 }
 
 // waveFigures describe the first refresh of every token.
@@ -131,6 +140,7 @@ func (b *bench) report() *report {
 	if len(b.phases) > 1 {
 		all := countRequests(log, b.w.EnvHosts, b.phases[1].Start, b.phases[len(b.phases)-1].End)
 		r.DiscoveryByEnvironment = all.DiscoveryByEnv
+		r.PerToken = generationFiguresOf(b.o, b.w, secrets, writes, all.TokenByClient)
 	}
 	if p, ok := b.phase(phaseWave); ok {
 		r.Wave = waveFiguresOf(b.o, conns, secrets, p)
@@ -151,14 +161,16 @@ func (b *bench) phase(name string) (phase, bool) {
 	return phase{}, false
 }
 
-// previousScrape is the metrics scrape at the start of phase i (the end of phase i-1).
-func (b *bench) previousScrape(name string) sampleSet {
-	for i, p := range b.phases {
-		if p.Name == name && i > 0 {
-			return b.scrapes[b.phases[i-1].Name]
+// previousBoundary names the scrape at the start of phase name (the end of the one before).
+func (b *bench) previousBoundary(name string) string {
+	prev := "start"
+	for _, p := range b.phases {
+		if p.Name == name {
+			return prev
 		}
+		prev = p.Name
 	}
-	return nil
+	return ""
 }
 
 // redactArgs keeps the operator's flags but not the temporary paths and ports.

@@ -6,14 +6,17 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/go-logr/logr"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/d365-operator/d365-operator/internal/simulator"
 	"github.com/d365-operator/d365-operator/internal/testenv"
@@ -38,8 +41,12 @@ type bench struct {
 	profiler *profiler
 
 	phases  []phase
-	scrapes map[string]sampleSet // by phase boundary name
-	started time.Time
+	scrapes map[string]sampleSet // the operator's metrics at the end of each phase ("start": before the first)
+	// apiScrapes are the API server's metrics, likewise.
+	apiScrapes map[string]sampleSet
+	apiHTTP    *http.Client
+	opHTTP     *http.Client
+	started    time.Time
 	// stopBackground ends the watches and the sampler.
 	stopBackground context.CancelFunc
 }
@@ -57,9 +64,11 @@ func run(ctx context.Context, o options, progress io.Writer) (rep *report, err e
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
+	// envtest and the clients log through controller-runtime; the benchmark prints its own.
+	ctrllog.SetLogger(logr.Discard())
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	b := &bench{o: o, w: newWorld(o), progress: progress, tracker: newTracker(), sampler: newSampler(), scrapes: map[string]sampleSet{}, started: time.Now()}
+	b := &bench{o: o, w: newWorld(o), progress: progress, tracker: newTracker(), sampler: newSampler(), scrapes: map[string]sampleSet{}, apiScrapes: map[string]sampleSet{}, opHTTP: &http.Client{}, started: time.Now()}
 	defer func() { err = errors.Join(err, b.close()) }()
 	bg, stopBackground := context.WithCancel(ctx)
 	b.stopBackground = stopBackground
@@ -89,17 +98,31 @@ func (b *bench) setUp(ctx, bg context.Context) error {
 		return err
 	}
 
-	bin := b.o.OperatorBinary
-	if bin == "" {
+	// The build and the control plane's start take about as long; do both at once.
+	type built struct {
+		bin string
+		err error
+	}
+	buildDone := make(chan built, 1)
+	if b.o.OperatorBinary != "" {
+		buildDone <- built{bin: b.o.OperatorBinary}
+	} else {
 		b.logf("Building the operator (go build ./cmd)")
-		if bin, err = buildOperator(ctx, b.root, b.tmp, b.o.Pprof); err != nil {
-			return err
-		}
+		go func() {
+			bin, err := buildOperator(ctx, b.root, b.tmp, b.o.Pprof)
+			buildDone <- built{bin, err}
+		}()
 	}
 	b.logf("Starting the control plane (kube-apiserver, etcd)")
-	if b.env, err = testenv.Start(); err != nil {
+	b.env, err = testenv.Start()
+	build := <-buildDone
+	if err != nil {
 		return err
 	}
+	if build.err != nil {
+		return build.err
+	}
+	bin := build.bin
 	for name, pid := range childProcesses() {
 		b.sampler.add(name, pid)
 	}
@@ -112,6 +135,9 @@ func (b *bench) setUp(ctx, bg context.Context) error {
 	cfg := rest.CopyConfig(b.env.Config)
 	cfg.QPS, cfg.Burst = 5000, 10000 // the benchmark's own requests must not be its bottleneck
 	if b.client, err = client.NewWithWatch(cfg, client.Options{Scheme: b.env.Scheme}); err != nil {
+		return err
+	}
+	if b.apiHTTP, err = rest.HTTPClientFor(cfg); err != nil {
 		return err
 	}
 	b.logf("Creating %d namespaces and their credential Secrets (%d identities, %d environments)",
@@ -163,7 +189,7 @@ func (b *bench) startOperator(ctx context.Context, bin string) error {
 			return err
 		}
 		env = append(env, pprofAddrEnv+"="+addr)
-		b.profiler = &profiler{addr: addr, prefix: prefix}
+		b.profiler = &profiler{addr: addr, prefix: prefix, apiHTTP: b.apiHTTP, apiURL: strings.TrimSuffix(b.env.Config.Host, "/")}
 	}
 	b.logf("Starting the operator (log: %s)", prefix+".operator.log")
 	var err error

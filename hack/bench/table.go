@@ -37,9 +37,14 @@ func printTable(out io.Writer, r *report) {
 		return fmt.Sprintf("%d (%.2f, %.2f)", p.TokenRequests, p.TokenRequestsPerPair, p.TokenRequestsPerPairMax)
 	})
 	row("discovery requests", func(p phaseFigures) string { return fmt.Sprint(p.Discoveries) })
-	row("WhoAmI (per conn)", func(p phaseFigures) string { return fmt.Sprintf("%d (%.2f)", p.WhoAmI, p.WhoAmIPerConn) })
+	row("WhoAmI (per conn)", func(p phaseFigures) string {
+		if p.Name == phaseRest {
+			return fmt.Sprintf("%d (%.2f; %.2f/interval)", p.WhoAmI, p.WhoAmIPerConn, p.WhoAmIPerConnPerInterval)
+		}
+		return fmt.Sprintf("%d (%.2f)", p.WhoAmI, p.WhoAmIPerConn)
+	})
 	row("other Entra requests / failed", func(p phaseFigures) string { return fmt.Sprintf("%d / %d", p.EntraMetadata, p.FailedRequests) })
-	for _, proc := range []string{"operator", "kube-apiserver", "etcd", "bench"} {
+	for _, proc := range []string{"operator", "kube-apiserver", "etcd", "bench", othersName, machineName} {
 		row(proc+" CPU s (cores)", func(p phaseFigures) string {
 			u := p.Processes[proc]
 			return fmt.Sprintf("%.2f (%.2f)", u.CPUSeconds, u.CPUCores)
@@ -47,17 +52,11 @@ func printTable(out io.Writer, r *report) {
 	}
 	row("operator peak RSS MiB", func(p phaseFigures) string { return fmt.Sprintf("%.1f", p.Processes["operator"].PeakRSSMiB) })
 	row("operator VmHWM MiB", func(p phaseFigures) string { return fmt.Sprintf("%.1f", p.Processes["operator"].HWMMiB) })
-	row("reconciles", func(p phaseFigures) string {
+	row("operator heap in use MiB", func(p phaseFigures) string {
 		if p.Metrics == nil {
 			return "-"
 		}
-		return formatCounts(p.Metrics.Reconciles)
-	})
-	row("operator API requests", func(p phaseFigures) string {
-		if p.Metrics == nil {
-			return "-"
-		}
-		return formatCounts(p.Metrics.APIRequests)
+		return fmt.Sprintf("%.1f", p.Metrics.HeapInuseMiB)
 	})
 	row("mean reconcile / queue wait ms", func(p phaseFigures) string {
 		if p.Metrics == nil {
@@ -65,13 +64,11 @@ func printTable(out io.Writer, r *report) {
 		}
 		return fmt.Sprintf("%.1f / %.1f", p.Metrics.ReconcileSecondsMean*1000, p.Metrics.QueueWaitSecondsMean*1000)
 	})
-	row("operator heap in use MiB", func(p phaseFigures) string {
-		if p.Metrics == nil {
-			return "-"
-		}
-		return fmt.Sprintf("%.1f", p.Metrics.HeapInuseMiB)
-	})
 	_ = tw.Flush()
+
+	for _, p := range r.Phases {
+		printPhaseDetails(out, p)
+	}
 
 	rd := r.Ready
 	_, _ = fmt.Fprintf(out, "\ntime to Ready (create sent -> Ready seen): p50 %.2fs  p90 %.2fs  p99 %.2fs  max %.2fs; creates took %.2fs; all %d Ready %.2fs after the first create\n",
@@ -94,11 +91,28 @@ func printTable(out io.Writer, r *report) {
 		_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.Name, t.Want, t.Figure, verdict)
 	}
 	_ = tw.Flush()
+	for _, p := range r.Phases {
+		for _, line := range p.RepeatedWrites {
+			_, _ = fmt.Fprintf(out, "%s: %s\n", p.Name, line)
+		}
+	}
 	for _, n := range r.Notes {
 		_, _ = fmt.Fprintf(out, "note: %s\n", n)
 	}
 	for _, f := range r.Files {
 		_, _ = fmt.Fprintf(out, "file: %s\n", f)
+	}
+}
+
+// printPhaseDetails prints the operator's and the API server's metrics for a phase.
+func printPhaseDetails(out io.Writer, p phaseFigures) {
+	if m := p.Metrics; m != nil && len(m.Reconciles) > 0 {
+		_, _ = fmt.Fprintf(out, "%s: operator reconciles %s; operator API requests %s\n",
+			p.Name, formatCounts(m.Reconciles), formatCounts(m.APIRequests))
+	}
+	if c := p.ControlPlane; c != nil && len(c.Requests) > 0 {
+		_, _ = fmt.Fprintf(out, "%s: API server requests %s; latency ms %s; etcd ms %s\n",
+			p.Name, formatCounts(c.Requests), formatCounts(c.RequestLatencyMs), formatCounts(c.EtcdLatencyMs))
 	}
 }
 

@@ -39,9 +39,8 @@ func targetsOf(o options, r *report) []target {
 	for _, p := range r.Phases {
 		byName[p.Name] = p
 	}
-	creation, rest, wave := byName[phaseCreation], byName[phaseRest], byName[phaseWave]
+	creation, rest := byName[phaseCreation], byName[phaseRest]
 	_, restOK := byName[phaseRest]
-	_, waveOK := byName[phaseWave]
 
 	budget := readyBudget(o.Connections)
 	allReady := r.Ready.Ready == r.Ready.Of
@@ -59,12 +58,9 @@ func targetsOf(o options, r *report) []target {
 	rss := rssBudgetMiB(o.Connections)
 	add("operator peak RSS (VmHWM)", fmt.Sprintf("< %.0f MiB", rss), fmt.Sprintf("%.1f MiB", peak), peak > 0 && peak < rss)
 
-	tokenMax := creation.TokenRequestsPerPairMax
-	if waveOK {
-		tokenMax = math.Max(tokenMax, wave.TokenRequestsPerPairMax)
-	}
-	add("token requests per (identity, resource) per refresh (creation, wave)", "<= 1",
-		fmt.Sprintf("%.2f", tokenMax), tokenMax <= 1 && creation.TokenRequests > 0)
+	pt := r.PerToken
+	add("token requests per (identity, resource) per token generation (worst identity)", "<= 1",
+		fmt.Sprintf("%.2f", pt.TokenRequestsPerGeneration), pt.TokenRequestsPerGeneration <= 1 && creation.TokenRequests > 0)
 
 	discMax := 0
 	for _, host := range newWorld(o).EnvHosts {
@@ -72,12 +68,10 @@ func targetsOf(o options, r *report) []target {
 	}
 	add("discovery requests per environment", "<= 1", fmt.Sprint(discMax), discMax <= 1)
 
-	secretMax, statusMax := creation.SecretWritesPerConnMax, creation.StatusWritesPerConnMax
-	if waveOK {
-		secretMax, statusMax = max(secretMax, wave.SecretWritesPerConnMax), max(statusMax, wave.StatusWritesPerConnMax)
-	}
-	add("Secret writes per connection per refresh (creation, wave; worst connection)", "<= 1", fmt.Sprint(secretMax), secretMax <= 1)
-	add("status writes per connection per refresh (creation, wave; worst connection)", "<= 1", fmt.Sprint(statusMax), statusMax <= 1)
+	add("Secret writes per connection per token (first token; refreshes)", "<= 1",
+		fmt.Sprintf("%d; %d", pt.SecretWritesFirstMax, pt.SecretWritesRefreshMax), max(pt.SecretWritesFirstMax, pt.SecretWritesRefreshMax) <= 1)
+	add("status writes per connection per token (first token; refreshes)", "<= 1",
+		fmt.Sprintf("%d; %d", pt.StatusWritesFirstMax, pt.StatusWritesRefreshMax), max(pt.StatusWritesFirstMax, pt.StatusWritesRefreshMax) <= 1)
 
 	if restOK {
 		add(fmt.Sprintf("writes at rest (%.0f s)", rest.Seconds), "0", fmt.Sprint(rest.SecretWrites+rest.StatusWrites), rest.SecretWrites+rest.StatusWrites == 0)

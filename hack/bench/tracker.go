@@ -32,6 +32,7 @@ type connState struct {
 	// was due for replacement.
 	plannedRefresh time.Time
 	expires        time.Time
+	status         v1alpha1.D365ConnectionStatus // the last one seen
 }
 
 type secretState struct {
@@ -57,6 +58,11 @@ type write struct {
 	At   time.Time
 	Kind writeKind
 	Key  string // the connection's "namespace/name" (for Secrets: the owning connection's)
+	// Changed names the status fields a status write changed.
+	Changed []string
+	// Issued is the issue time of the token the write is about: the Secret's issued-at,
+	// or the status's lastRefreshTime (zero before the first token).
+	Issued time.Time
 }
 
 func newTracker() *tracker {
@@ -91,8 +97,13 @@ func (t *tracker) connectionEvent(at time.Time, modified bool, conn *v1alpha1.D3
 	}
 	c.rv = conn.ResourceVersion
 	if modified {
-		t.writes = append(t.writes, write{At: at, Kind: statusWrite, Key: key})
+		w := write{At: at, Kind: statusWrite, Key: key, Changed: statusChanges(&c.status, &conn.Status)}
+		if lr := conn.Status.LastRefreshTime; lr != nil {
+			w.Issued = lr.Time
+		}
+		t.writes = append(t.writes, w)
 	}
+	c.status = *conn.Status.DeepCopy()
 	if c.readyAt.IsZero() && meta.IsStatusConditionTrue(conn.Status.Conditions, v1alpha1.ConditionReady) {
 		c.readyAt = at
 	}
@@ -121,9 +132,9 @@ func (t *tracker) secretEvent(at time.Time, secret *corev1.Secret) {
 		return
 	}
 	s.rv = secret.ResourceVersion
-	t.writes = append(t.writes, write{At: at, Kind: secretWrite, Key: owner})
 	issued, err1 := time.Parse(time.RFC3339, secret.Annotations[v1alpha1.AnnotationIssuedAt])
 	expires, err2 := time.Parse(time.RFC3339, string(secret.Data[v1alpha1.SecretKeyExpiresAt]))
+	t.writes = append(t.writes, write{At: at, Kind: secretWrite, Key: owner, Issued: issued})
 	if err1 != nil || err2 != nil {
 		t.notes = append(t.notes, "output Secret "+secret.Namespace+"/"+secret.Name+" has no parsable issued-at or expires_at")
 		return
@@ -164,12 +175,17 @@ func (t *tracker) readyCount() (int, time.Time) {
 	return n, last
 }
 
-// refreshTimes returns the earliest planned first refresh and the latest token expiry in
-// status.
-func (t *tracker) refreshTimes() (earliestRefresh, latestExpiry time.Time) {
+// refreshTimes returns the earliest planned first refresh, the earliest health check due
+// (the last WhoAmI plus interval) and the latest token expiry in status.
+func (t *tracker) refreshTimes(interval time.Duration) (earliestRefresh, earliestHealth, latestExpiry time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, c := range t.conns {
+		if last := c.status.LastHealthCheckTime; last != nil {
+			if due := last.Add(interval); earliestHealth.IsZero() || due.Before(earliestHealth) {
+				earliestHealth = due
+			}
+		}
 		if !c.plannedRefresh.IsZero() && (earliestRefresh.IsZero() || c.plannedRefresh.Before(earliestRefresh)) {
 			earliestRefresh = c.plannedRefresh
 		}
@@ -177,7 +193,7 @@ func (t *tracker) refreshTimes() (earliestRefresh, latestExpiry time.Time) {
 			latestExpiry = c.expires
 		}
 	}
-	return earliestRefresh, latestExpiry
+	return earliestRefresh, earliestHealth, latestExpiry
 }
 
 // replaced counts the output Secrets that have held a second token (their first refresh)

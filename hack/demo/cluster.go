@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
-	"path/filepath"
 
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -21,7 +21,7 @@ const generatedRole = "config/rbac/role.yaml"
 // that user: the operator runs with exactly the permissions an installation gives it, so a
 // missing RBAC marker shows up here as a forbidden error in the operator's log.
 func grantOperator(ctx context.Context, env *testenv.Env, root, kubeconfigPath string) error {
-	raw, err := os.ReadFile(filepath.Join(root, generatedRole))
+	raw, err := fs.ReadFile(os.DirFS(root), generatedRole)
 	if err != nil {
 		return fmt.Errorf("reading the operator's ClusterRole (run `make manifests` to generate it): %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -79,11 +80,12 @@ func run(ctx context.Context, opts Options) (err error) {
 	if opts.Dir, err = filepath.Abs(opts.Dir); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+	if err := os.MkdirAll(opts.Dir, 0o750); err != nil {
 		return fmt.Errorf("creating %s: %w", opts.Dir, err)
 	}
 	f := newFiles(opts.Dir)
-	say := func(format string, args ...any) { fmt.Fprintf(opts.Out, "==> "+format+"\n", args...) }
+	// Progress lines: a failed write to the terminal is not worth stopping the demo for.
+	say := func(format string, args ...any) { _, _ = fmt.Fprintf(opts.Out, "==> "+format+"\n", args...) }
 
 	td := &teardown{say: say}
 	defer func() { err = errors.Join(err, td.run()) }()
@@ -111,7 +113,7 @@ func run(ctx context.Context, opts Options) (err error) {
 		return errors.Join(fmt.Errorf("starting the simulator: %w", err), <-built)
 	}
 	td.add("Stopping the simulator", func() error { sim.Close(); return nil })
-	if err := os.WriteFile(f.simulatorCA, sim.CACertPEM(), 0o644); err != nil {
+	if err := os.WriteFile(f.simulatorCA, sim.CACertPEM(), 0o600); err != nil {
 		return errors.Join(fmt.Errorf("writing the simulator's CA: %w", err), <-built)
 	}
 
@@ -150,7 +152,9 @@ func run(ctx context.Context, opts Options) (err error) {
 		say("Ready; DEMO_EXIT is set, so stopping now")
 		return nil
 	}
-	printHints(opts.Out, f, conns)
+	if err := printHints(opts.Out, f, conns); err != nil {
+		return err
+	}
 	return waitForEnd(ctx, op, f.operatorLog)
 }
 
@@ -160,7 +164,7 @@ func waitForEnd(ctx context.Context, op *operator, logPath string) error {
 	case <-ctx.Done():
 		return nil
 	case <-op.exited:
-		return fmt.Errorf("the operator exited on its own (%v); see %s", op.waitErr, logPath)
+		return fmt.Errorf("the operator exited on its own (%s); see %s", exitDescription(op.waitErr), logPath)
 	}
 }
 
@@ -181,8 +185,7 @@ func (t *teardown) add(what string, fn func() error) {
 
 func (t *teardown) run() error {
 	var errs []error
-	for i := len(t.steps) - 1; i >= 0; i-- {
-		s := t.steps[i]
+	for _, s := range slices.Backward(t.steps) {
 		t.say("%s", s.what)
 		if err := s.fn(); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", s.what, err))

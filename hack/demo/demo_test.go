@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,7 +48,11 @@ func TestDemoReachesReady(t *testing.T) {
 	}
 
 	text := out.String()
-	for _, want := range []string{"d365connection-clientsecret", "True", "https://contoso.crm.dynamics.com", "WhoAmISucceeded", "access_token", "web_api_url"} {
+	wants := []string{
+		"d365connection-clientsecret", "True", "https://contoso.crm.dynamics.com", "WhoAmISucceeded",
+		"access_token", "web_api_url",
+	}
+	for _, want := range wants {
 		if !strings.Contains(text, want) {
 			t.Errorf("the demo's output lacks %q:\n%s", want, text)
 		}
@@ -84,7 +89,7 @@ func outputTokens(ctx context.Context, c client.Client) ([]string, error) {
 // operatorLog returns the operator's log, failing the test if it contains a token.
 func operatorLog(t *testing.T, dir string, tokens []string) string {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(dir, "operator.log"))
+	raw, err := fs.ReadFile(os.DirFS(dir), "operator.log")
 	if err != nil {
 		return "(" + err.Error() + ")"
 	}

@@ -111,7 +111,7 @@ func (o *operator) waitReady(ctx context.Context, probeAddr string) error {
 		}
 		select {
 		case <-o.exited:
-			return fmt.Errorf("the operator exited during start-up (%v)", o.waitErr)
+			return fmt.Errorf("the operator exited during start-up (%s)", exitDescription(o.waitErr))
 		case <-ctx.Done():
 			return fmt.Errorf("the operator's %s did not answer 200 within %s: %w", url, startTimeout, ctx.Err())
 		case <-tick.C:
@@ -146,6 +146,14 @@ func (o *operator) stop() error {
 		<-o.exited
 		return fmt.Errorf("the operator ignored SIGTERM for %s and was killed", stopGrace)
 	}
+}
+
+// exitDescription says how the operator exited; a nil error from Wait is a clean exit.
+func exitDescription(err error) string {
+	if err == nil {
+		return "exit status 0"
+	}
+	return err.Error()
 }
 
 // freeLocalAddr returns a loopback address with a port nobody listens on right now.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os/exec"
 	"sort"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -22,8 +23,10 @@ import (
 // report prints what a user would look at: the connections, one connection's status and
 // its output Secret's keys. Never a Secret's values: the status holds no secret by contract,
 // and of the Secret only key names and sizes are printed.
-func report(ctx context.Context, out io.Writer, c client.Client, f files, conns []*v1alpha1.D365Connection) error {
-	fmt.Fprintln(out, "\n$ kubectl get d365c -A")
+func report(ctx context.Context, w io.Writer, c client.Client, f files, conns []*v1alpha1.D365Connection) error {
+	// Assembled first and written once: one error to check, and no half report.
+	out := &strings.Builder{}
+	out.WriteString("\n$ kubectl get d365c -A\n")
 	if err := printConnections(ctx, out, c, f.kubeconfig); err != nil {
 		return err
 	}
@@ -34,7 +37,7 @@ func report(ctx context.Context, out io.Writer, c client.Client, f files, conns 
 	if err != nil {
 		return fmt.Errorf("printing the status of %s: %w", conn.Name, err)
 	}
-	fmt.Fprint(out, string(status))
+	out.Write(status)
 
 	name := outputSecretName(conn)
 	var secret corev1.Secret
@@ -50,13 +53,14 @@ func report(ctx context.Context, out io.Writer, c client.Client, f files, conns 
 	for _, k := range keys {
 		fmt.Fprintf(out, "  %-16s %d bytes\n", k, len(secret.Data[k]))
 	}
-	fmt.Fprintln(out)
-	return nil
+	out.WriteString("\n")
+	_, err = io.WriteString(w, out.String())
+	return err
 }
 
 // printConnections runs kubectl against the demo's kubeconfig, or prints the same columns
 // itself when kubectl is not installed.
-func printConnections(ctx context.Context, out io.Writer, c client.Client, kubeconfig string) error {
+func printConnections(ctx context.Context, out *strings.Builder, c client.Client, kubeconfig string) error {
 	if kubectl, err := exec.LookPath("kubectl"); err == nil {
 		cmd := exec.CommandContext(ctx, kubectl, "--kubeconfig", kubeconfig, "get", "d365c", "-A")
 		cmd.Stdout, cmd.Stderr = out, out
@@ -65,13 +69,14 @@ func printConnections(ctx context.Context, out io.Writer, c client.Client, kubec
 		}
 		return nil
 	}
-	fmt.Fprintln(out, "(kubectl is not installed; the same columns:)")
+	out.WriteString("(kubectl is not installed; the same columns:)\n")
 	var list v1alpha1.D365ConnectionList
 	if err := c.List(ctx, &list); err != nil {
 		return fmt.Errorf("listing connections: %w", err)
 	}
+	// tabwriter buffers: a write error surfaces at Flush, which is checked.
 	tw := tabwriter.NewWriter(out, 0, 8, 3, ' ', 0)
-	fmt.Fprintln(tw, "NAMESPACE\tNAME\tREADY\tENVIRONMENT\tEXPIRES\tAGE")
+	_, _ = fmt.Fprintln(tw, "NAMESPACE\tNAME\tREADY\tENVIRONMENT\tEXPIRES\tAGE")
 	now := time.Now()
 	for _, conn := range list.Items {
 		ready, expires := "", "<unknown>"
@@ -81,7 +86,7 @@ func printConnections(ctx context.Context, out io.Writer, c client.Client, kubec
 		if t := conn.Status.TokenExpiresAt; t != nil {
 			expires = "in " + duration.HumanDuration(t.Sub(now))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", conn.Namespace, conn.Name, ready, conn.Spec.EnvironmentURL,
+		_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", conn.Namespace, conn.Name, ready, conn.Spec.EnvironmentURL,
 			expires, duration.HumanDuration(now.Sub(conn.CreationTimestamp.Time)))
 	}
 	return tw.Flush()
@@ -102,9 +107,9 @@ func outputSecretName(conn *v1alpha1.D365Connection) string {
 
 // printHints tells the user how to look around while the demo runs. Paths are absolute
 // (Options.Dir is made absolute by run) so the lines work from any directory.
-func printHints(out io.Writer, f files, conns []*v1alpha1.D365Connection) {
+func printHints(out io.Writer, f files, conns []*v1alpha1.D365Connection) error {
 	conn := conns[0]
-	fmt.Fprintf(out, `The demo keeps running until Ctrl-C. In another terminal:
+	_, err := fmt.Fprintf(out, `The demo keeps running until Ctrl-C. In another terminal:
 
   export KUBECONFIG=%s
   kubectl get d365c -A -o wide
@@ -116,4 +121,5 @@ func printHints(out io.Writer, f files, conns []*v1alpha1.D365Connection) {
   tail -f %[6]s
 
 `, f.kubeconfig, conn.Namespace, conn.Name, outputSecretName(conn), v1alpha1.AnnotationRequestedAt, f.operatorLog)
+	return err
 }

@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
-	"path/filepath"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -58,7 +58,7 @@ func (v secretValues) set(ref v1alpha1.SecretKeyRef, value string) {
 }
 
 func (v secretValues) secrets(namespace string) []*corev1.Secret {
-	var out []*corev1.Secret
+	out := make([]*corev1.Secret, 0, len(v))
 	for name, data := range v {
 		out = append(out, &corev1.Secret{
 			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace},
@@ -71,15 +71,16 @@ func (v secretValues) secrets(namespace string) []*corev1.Secret {
 
 // applySamples creates the namespace, then for each demo sample its credential Secrets and
 // the connection itself, and returns the connections.
-func applySamples(ctx context.Context, c client.Client, root, namespace string, say func(string, ...any)) ([]*v1alpha1.D365Connection, error) {
+func applySamples(ctx context.Context, c client.Client, root, namespace string,
+	say func(string, ...any)) ([]*v1alpha1.D365Connection, error) {
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}
 	if err := c.Create(ctx, ns); err != nil {
 		return nil, fmt.Errorf("creating namespace %s: %w", namespace, err)
 	}
 	var conns []*v1alpha1.D365Connection
 	for _, s := range demoSamples {
-		path := filepath.Join(root, samplesDir, s.file)
-		conn, err := readSample(path)
+		path := samplesDir + "/" + s.file
+		conn, err := readSample(os.DirFS(root), path)
 		if err != nil {
 			return nil, err
 		}
@@ -94,7 +95,7 @@ func applySamples(ctx context.Context, c client.Client, root, namespace string, 
 				return nil, fmt.Errorf("creating Secret %s/%s: %w", sec.Namespace, sec.Name, err)
 			}
 		}
-		say("Applying %s as %s/%s", filepath.Join(samplesDir, s.file), namespace, conn.Name)
+		say("Applying %s as %s/%s", path, namespace, conn.Name)
 		if err := c.Create(ctx, conn); err != nil {
 			return nil, fmt.Errorf("creating %s from %s: %w", conn.Name, path, err)
 		}
@@ -104,8 +105,8 @@ func applySamples(ctx context.Context, c client.Client, root, namespace string, 
 }
 
 // readSample decodes one sample strictly: a field the API does not know is a broken sample.
-func readSample(path string) (*v1alpha1.D365Connection, error) {
-	raw, err := os.ReadFile(path)
+func readSample(repo fs.FS, path string) (*v1alpha1.D365Connection, error) {
+	raw, err := fs.ReadFile(repo, path)
 	if err != nil {
 		return nil, fmt.Errorf("reading sample: %w", err)
 	}

@@ -18,7 +18,8 @@ const pollInterval = 500 * time.Millisecond
 
 // waitReady waits until every connection is Ready=True for its current generation. It fails
 // early when the operator exits, and on timeout says what each connection last reported.
-func waitReady(ctx context.Context, c client.Client, conns []*v1alpha1.D365Connection, op *operator, timeout time.Duration, logPath string) error {
+func waitReady(ctx context.Context, c client.Client, conns []*v1alpha1.D365Connection, op *operator,
+	timeout time.Duration, logPath string) error {
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	tick := time.NewTicker(pollInterval)
@@ -35,7 +36,8 @@ func waitReady(ctx context.Context, c client.Client, conns []*v1alpha1.D365Conne
 		case <-ctx.Done():
 			return fmt.Errorf("interrupted while waiting for Ready: %w", ctx.Err())
 		case <-op.exited:
-			return fmt.Errorf("the operator exited while the connections were not Ready (%v); see %s", op.waitErr, logPath)
+			return fmt.Errorf("the operator exited while the connections were not Ready (%s); see %s",
+				exitDescription(op.waitErr), logPath)
 		case <-deadline.C:
 			return fmt.Errorf("timed out after %s waiting for Ready:\n  %s\nsee the operator's log: %s",
 				timeout, strings.Join(pending, "\n  "), logPath)
@@ -55,11 +57,12 @@ func notReady(ctx context.Context, c client.Client, conns []*v1alpha1.D365Connec
 			return nil, fmt.Errorf("reading %s/%s: %w", conn.Namespace, conn.Name, err)
 		}
 		ready := meta.FindStatusCondition(conn.Status.Conditions, v1alpha1.ConditionReady)
+		name := conn.Namespace + "/" + conn.Name
 		switch {
 		case ready == nil:
-			pending = append(pending, fmt.Sprintf("%s/%s: no Ready condition yet (is the operator reconciling?)", conn.Namespace, conn.Name))
+			pending = append(pending, name+": no Ready condition yet (is the operator reconciling?)")
 		case ready.Status != "True" || conn.Status.ObservedGeneration < conn.Generation:
-			pending = append(pending, fmt.Sprintf("%s/%s: Ready=%s reason=%s: %s", conn.Namespace, conn.Name, ready.Status, ready.Reason, ready.Message))
+			pending = append(pending, fmt.Sprintf("%s: Ready=%s reason=%s: %s", name, ready.Status, ready.Reason, ready.Message))
 		}
 	}
 	return pending, nil

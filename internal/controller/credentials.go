@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -34,9 +35,19 @@ func (r *D365ConnectionReconciler) resolveCredential(ctx context.Context, conn *
 			return credential{}, serr
 		}
 		return credential{ClientID: clientID, Credential: entra.ClientSecret(secret)}, nil
+	case auth.ClientCertificate != nil:
+		return r.resolveClientCertificate(ctx, conn)
+	case auth.WorkloadIdentity != nil:
+		return r.resolveWorkloadIdentity(ctx, conn)
+	case auth.UsernamePassword != nil:
+		return r.resolveUsernamePassword(ctx, conn)
+	case auth.Delegated != nil:
+		return r.resolveDelegated(ctx, conn)
 	default:
+		// The CRD's validation requires exactly one member; an operator older than the CRD
+		// may meet a member it does not know.
 		return credential{}, terminal(v1alpha1.ReasonAuthModeNotSupported,
-			"This operator version signs in with auth.clientSecret only; %s is accepted by the API but not yet acquired. Use auth.clientSecret for now", authKind(auth))
+			"spec.auth sets no sign-in method this operator version knows: set one of clientSecret, clientCertificate, workloadIdentity, usernamePassword, delegated")
 	}
 }
 
@@ -52,37 +63,40 @@ func (r *D365ConnectionReconciler) clientID(ctx context.Context, conn *v1alpha1.
 // space is dropped: a value created with `kubectl create secret --from-file` often ends
 // in a newline that Entra ID would reject as a wrong secret.
 func (r *D365ConnectionReconciler) secretValue(ctx context.Context, conn *v1alpha1.D365Connection, ref v1alpha1.SecretKeyRef, field string) (string, *stepError) {
-	data, err := r.secrets.get(ctx, types.NamespacedName{Namespace: conn.Namespace, Name: ref.Name})
-	if apierrors.IsNotFound(err) {
-		return "", terminal(v1alpha1.ReasonSecretNotFound,
-			"Secret %q (%s) not found in namespace %q: create it with key %q", ref.Name, field, conn.Namespace, ref.Key)
+	raw, serr := r.secretRaw(ctx, conn, ref, field)
+	if serr != nil {
+		return "", serr
 	}
-	if err != nil {
-		return "", &stepError{Reason: v1alpha1.ReasonSecretNotFound, Message: "Reading Secret " + ref.Name + " (" + field + "): " + err.Error()}
+	return strings.TrimSpace(raw), nil
+}
+
+// secretRaw reads one key of a Secret in the connection's namespace as it is; a key that
+// is missing or holds only white space is an error naming the key.
+func (r *D365ConnectionReconciler) secretRaw(ctx context.Context, conn *v1alpha1.D365Connection, ref v1alpha1.SecretKeyRef, field string) (string, *stepError) {
+	data, serr := r.secretData(ctx, conn, ref.Name, field, fmt.Sprintf("with key %q", ref.Key))
+	if serr != nil {
+		return "", serr
 	}
-	value := strings.TrimSpace(string(data[ref.Key]))
-	if value == "" {
+	value := string(data[ref.Key])
+	if strings.TrimSpace(value) == "" {
 		return "", terminal(v1alpha1.ReasonSecretKeyNotFound,
 			"Secret %q (%s) has no non-empty key %q: add the key or fix %s.key", ref.Name, field, ref.Key, field)
 	}
 	return value, nil
 }
 
-// authKind names the auth member that is set, for messages.
-func authKind(a v1alpha1.AuthSpec) string {
-	switch {
-	case a.ClientSecret != nil:
-		return "auth.clientSecret"
-	case a.ClientCertificate != nil:
-		return "auth.clientCertificate"
-	case a.WorkloadIdentity != nil:
-		return "auth.workloadIdentity"
-	case a.UsernamePassword != nil:
-		return "auth.usernamePassword"
-	case a.Delegated != nil:
-		return "auth.delegated"
+// secretData reads a whole Secret of the connection's namespace; want says what the Secret
+// should hold, for the message when it does not exist.
+func (r *D365ConnectionReconciler) secretData(ctx context.Context, conn *v1alpha1.D365Connection, name, field, want string) (map[string][]byte, *stepError) {
+	data, err := r.secrets.get(ctx, types.NamespacedName{Namespace: conn.Namespace, Name: name})
+	if apierrors.IsNotFound(err) {
+		return nil, terminal(v1alpha1.ReasonSecretNotFound,
+			"Secret %q (%s) not found in namespace %q: create it %s", name, field, conn.Namespace, want)
 	}
-	return "auth (none set)"
+	if err != nil {
+		return nil, &stepError{Reason: v1alpha1.ReasonSecretNotFound, Message: "Reading Secret " + name + " (" + field + "): " + err.Error()}
+	}
+	return data, nil
 }
 
 // referencedSecrets lists the names of all Secrets a connection reads, for the index

@@ -57,6 +57,9 @@ type Dependencies struct {
 	Tokens         TokenProvider
 	Environments   Environment
 	Trust          TrustPolicy
+	// OperatorServiceAccount is the ServiceAccount the operator runs as (zero when it runs as
+	// another kind of user); auth.workloadIdentity refuses to sign in as it.
+	OperatorServiceAccount types.NamespacedName
 }
 
 // D365ConnectionReconciler reconciles a D365Connection object.

@@ -178,8 +178,7 @@ func TestClassifyLocalFailures(t *testing.T) {
 				t.Fatal("the message contains the secret")
 			}
 			if tc.wantReason == "" {
-				var te *trust.Error
-				if !errors.As(err, &te) {
+				if _, ok := errors.AsType[*trust.Error](err); !ok {
 					t.Fatalf("got %T %v, want *trust.Error", err, err)
 				}
 				return

@@ -8,26 +8,58 @@ package entra
 import (
 	"context"
 	"hash"
+	"net/http"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/public"
 )
 
-// Credential is what proves the application's identity to Entra ID. Its methods are
-// unexported so that only this package's constructors (ClientSecret today; certificates,
-// workload identity assertions, passwords and delegated caches later) can make one.
-// A Credential prints as its kind only, never its material.
+// Credential is what proves the identity to Entra ID: an application's secret, certificate
+// or federated assertion, a user's password, or a user's signed-in token cache. Its methods
+// are unexported so that only this package's constructors can make one. A Credential prints
+// as its kind only, never its material.
 type Credential interface {
 	// kind names the credential kind, e.g. "ClientSecret"; it is part of the identity key.
 	kind() string
 	// writeMaterial feeds the credential's material into the identity key's hash, so that a
 	// rotated secret gets a new key (a new MSAL client, no stale cached token).
 	writeMaterial(h hash.Hash)
-	// newClient builds the MSAL client for this credential with the provider's options.
-	newClient(authority, clientID string, opts ...confidential.Option) (confidential.Client, error)
+	// newClient builds the MSAL client for this credential; hc is the provider's guarded
+	// HTTP client.
+	newClient(authority, clientID string, hc *http.Client) (*msalClient, error)
 	// acquire makes one token request with c (kinds differ in the MSAL call they need).
-	acquire(ctx context.Context, c confidential.Client, scopes []string) (confidential.AuthResult, error)
+	// c was built by a Credential with the same identity key, not necessarily this one:
+	// material that may differ between such credentials is passed here, not in newClient.
+	acquire(ctx context.Context, c *msalClient, scopes []string) (AuthResult, error)
 	// secrets lists strings that must never appear in an error message.
 	secrets() []string
+}
+
+// AuthResult is MSAL's result; confidential and public clients share the type.
+type AuthResult = confidential.AuthResult
+
+// explainer is implemented by credentials whose kind changes what an Entra ID refusal
+// means: invalid_grant is a wrong password for the password grant but an expired sign-in
+// for a refresh token. explain may change e's Reason and Terminal and returns advice for
+// the message ("" keeps the generic advice).
+type explainer interface {
+	explain(e *Error, id Identity) string
+}
+
+// msalClient is the MSAL application a Credential built, kept by the provider per identity.
+// Application credentials use a confidential client; user flows without a client secret
+// use a public one. The per-kind fields hold state that must live as long as the client.
+type msalClient struct {
+	confidential confidential.Client
+	public       public.Client
+	isPublic     bool
+	clientID     string
+	// authorityHost is the login host (with port) the client was built for.
+	authorityHost string
+	// cache is the delegated kind's token cache document.
+	cache *tokenCache
+	// assertions is the workload identity kind's assertion source.
+	assertions *assertionSource
 }
 
 // ClientSecret returns a client-credentials credential using an application secret's value.
@@ -46,16 +78,16 @@ func (c clientSecret) writeMaterial(h hash.Hash) {
 	writeField(h, c.secret)
 }
 
-func (c clientSecret) newClient(authority, clientID string, opts ...confidential.Option) (confidential.Client, error) {
+func (c clientSecret) newClient(authority, clientID string, hc *http.Client) (*msalClient, error) {
 	cred, err := confidential.NewCredFromSecret(c.secret)
 	if err != nil {
-		return confidential.Client{}, err
+		return nil, err
 	}
-	return confidential.New(authority, clientID, cred, opts...)
+	return newConfidential(authority, clientID, cred, hc, emptyCache{})
 }
 
-func (clientSecret) acquire(ctx context.Context, c confidential.Client, scopes []string) (confidential.AuthResult, error) {
-	return c.AcquireTokenByCredential(ctx, scopes)
+func (clientSecret) acquire(ctx context.Context, c *msalClient, scopes []string) (AuthResult, error) {
+	return c.confidential.AcquireTokenByCredential(ctx, scopes)
 }
 
 func (c clientSecret) secrets() []string { return []string{c.secret} }

@@ -57,9 +57,14 @@ func (e *Error) Unwrap() error {
 // MSAL's own error text embeds the request URL and the response body, so it is never copied:
 // messages are built from the parsed fields only, and every credential secret is redacted.
 func classify(err error, id Identity, tenant string, now time.Time) error {
-	var te *trust.Error
-	if errors.As(err, &te) {
+	if te, ok := errors.AsType[*trust.Error](err); ok {
 		return te
+	}
+	// Credentials report their own failures (an unusable token cache, a ServiceAccount
+	// that does not exist) as *Error already, possibly through MSAL's wrapping.
+	if own, ok := errors.AsType[*Error](err); ok {
+		own.Message = redact(own.Message, id.Credential)
+		return own
 	}
 	var ce msalerrors.CallErr
 	if errors.As(err, &ce) && ce.Resp != nil {
@@ -126,6 +131,13 @@ func classifyResponse(ce msalerrors.CallErr, id Identity, tenant string, now tim
 		RetryAfter: retryAfter,
 	}
 	e.Reason, e.Terminal = reasonFor(e, hasRetryAfter)
+	advice := ""
+	if x, ok := id.Credential.(explainer); ok {
+		advice = x.explain(e, id)
+	}
+	if advice == "" {
+		advice = adviceFor(e, id, tenant)
+	}
 
 	var b strings.Builder
 	switch {
@@ -148,7 +160,7 @@ func classifyResponse(ce msalerrors.CallErr, id Identity, tenant string, now tim
 	if !strings.HasSuffix(b.String(), ".") {
 		b.WriteString(".")
 	}
-	if advice := adviceFor(e, id, tenant); advice != "" {
+	if advice != "" {
 		b.WriteString(" " + advice)
 	}
 	e.Message = redact(b.String(), id.Credential)

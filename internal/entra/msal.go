@@ -6,23 +6,53 @@ import (
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/cache"
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/public"
 
 	"github.com/d365-operator/d365-operator/internal/trust"
 )
 
-// msalOptions are the options of every MSAL client the provider builds.
-func msalOptions(hc *http.Client) []confidential.Option {
-	return []confidential.Option{
+// newConfidential builds a confidential MSAL client with the options every client of the
+// provider gets, and the given cache accessor.
+func newConfidential(authority, clientID string, cred confidential.Credential, hc *http.Client, c cache.ExportReplace) (*msalClient, error) {
+	cc, err := confidential.New(authority, clientID, cred,
 		// Our trust policy replaces MSAL's authority validation, and instance discovery would
 		// call login.microsoftonline.com for any other host (a local simulator included).
 		confidential.WithInstanceDiscovery(false),
 		confidential.WithHTTPClient(hc),
-		// The provider's map is the cache; see emptyCache.
-		confidential.WithCache(emptyCache{}),
+		// The provider's map is the token cache; see emptyCache and tokenCache.
+		confidential.WithCache(c),
 		// MSAL_FORCE_REGION in the environment would send requests to
 		// <region>.login.microsoft.com, a host the trust policy never approved.
 		confidential.WithAzureRegion("DisableMsalForceRegion"),
+	)
+	if err != nil {
+		return nil, err
 	}
+	return &msalClient{confidential: cc, clientID: clientID, authorityHost: hostOfAuthority(authority)}, nil
+}
+
+// newPublic builds a public MSAL client (no client authentication) with the same options;
+// public clients know no regions.
+func newPublic(authority, clientID string, hc *http.Client, c cache.ExportReplace) (*msalClient, error) {
+	pc, err := public.New(clientID,
+		public.WithAuthority(authority),
+		public.WithInstanceDiscovery(false),
+		public.WithHTTPClient(hc),
+		public.WithCache(c),
+	)
+	if err != nil {
+		return nil, err
+	}
+	return &msalClient{public: pc, isPublic: true, clientID: clientID, authorityHost: hostOfAuthority(authority)}, nil
+}
+
+// hostOfAuthority returns the lower-cased host (with port) of an authority URL, or "".
+func hostOfAuthority(authority string) string {
+	u, _, err := parseAuthority(authority)
+	if err != nil || u == nil {
+		return ""
+	}
+	return u.Host
 }
 
 // emptyCache makes MSAL forget everything before each cache read and write: MSAL serves a

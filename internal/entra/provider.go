@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 	"golang.org/x/sync/singleflight"
 	"k8s.io/utils/clock"
 
@@ -50,7 +49,7 @@ type Provider struct {
 
 // identityState is one identity's MSAL client and tokens.
 type identityState struct {
-	client   confidential.Client
+	client   *msalClient
 	tokens   map[string]*cachedToken // by resource
 	lastUsed time.Time
 }
@@ -130,6 +129,11 @@ func (p *Provider) Forget(id Identity) {
 // canonical authority for MSAL and the canonical resource ("https://host/…/", host
 // lower-cased, trailing slash), so that spellings of one resource share a token.
 func (p *Provider) check(id Identity, resource string) (authority, canonicalResource string, err error) {
+	return checkRequest(p.trust, id, resource)
+}
+
+// checkRequest is Provider.check for any caller with a trust policy (SignIn too).
+func checkRequest(policy *trust.Policy, id Identity, resource string) (authority, canonicalResource string, err error) {
 	if id.Credential == nil || strings.TrimSpace(id.ClientID) == "" {
 		return "", "", &Error{Reason: v1alpha1.ReasonInvalidCredential, Terminal: true,
 			Message: "The identity needs a client ID and a credential"}
@@ -137,7 +141,7 @@ func (p *Provider) check(id Identity, resource string) (authority, canonicalReso
 	u, tenant, err := parseAuthority(id.Authority)
 	if u != nil {
 		// Trust first, even for a malformed authority: its host is what matters.
-		if terr := p.trust.CheckAuthority(u); terr != nil {
+		if terr := policy.CheckAuthority(u); terr != nil {
 			return "", "", terr
 		}
 	}
@@ -149,7 +153,7 @@ func (p *Provider) check(id Identity, resource string) (authority, canonicalReso
 		return "", "", &Error{Reason: v1alpha1.ReasonInvalidScope, Terminal: true,
 			Message: "The resource " + strings.TrimSpace(resource) + " is not an absolute URL"}
 	}
-	if terr := p.trust.CheckEnvironment(ru); terr != nil {
+	if terr := policy.CheckEnvironment(ru); terr != nil {
 		return "", "", terr
 	}
 	canonical := (&url.URL{Scheme: strings.ToLower(ru.Scheme), Host: strings.ToLower(ru.Host), Path: ru.Path}).String()
@@ -227,7 +231,7 @@ func (p *Provider) fetch(ctx context.Context, key, authority string, id Identity
 }
 
 // client returns the identity's MSAL client, creating it on first use.
-func (p *Provider) client(key, authority string, id Identity) (confidential.Client, error) {
+func (p *Provider) client(key, authority string, id Identity) (*msalClient, error) {
 	now := p.clock.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -235,9 +239,9 @@ func (p *Provider) client(key, authority string, id Identity) (confidential.Clie
 		st.lastUsed = now
 		return st.client, nil
 	}
-	c, err := id.Credential.newClient(authority, id.ClientID, msalOptions(p.http)...)
+	c, err := id.Credential.newClient(authority, id.ClientID, p.http)
 	if err != nil {
-		return confidential.Client{}, &Error{Reason: v1alpha1.ReasonInvalidCredential, Terminal: true,
+		return nil, &Error{Reason: v1alpha1.ReasonInvalidCredential, Terminal: true,
 			Message: redact("The credential cannot be used: "+err.Error(), id.Credential)}
 	}
 	p.ids[key] = &identityState{client: c, tokens: map[string]*cachedToken{}, lastUsed: now}

@@ -28,6 +28,12 @@ var (
 	credentialCodes = codes(7000218, 700027, 700024, 70021, 7000112, 50126)
 )
 
+// OAuth error codes (RFC 6749 §5.2) that change what a refusal means.
+const (
+	oauthInvalidClient = "invalid_client"
+	oauthInvalidGrant  = "invalid_grant"
+)
+
 func codes(cs ...int) map[int]bool {
 	m := make(map[int]bool, len(cs))
 	for _, c := range cs {
@@ -63,7 +69,7 @@ func reasonFor(e *Error, hasRetryAfter bool) (reason string, terminal bool) {
 		return v1alpha1.ReasonInteractionRequired, true
 	case signInCodes[code]:
 		return v1alpha1.ReasonSignInExpired, true
-	case credentialCodes[code] || oauth == "invalid_client" || oauth == "unauthorized_client":
+	case credentialCodes[code] || oauth == oauthInvalidClient || oauth == "unauthorized_client":
 		return v1alpha1.ReasonCredentialRejected, true
 	}
 	return v1alpha1.ReasonTokenRequestFailed, false

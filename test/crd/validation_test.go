@@ -22,7 +22,7 @@ const (
 	msgHTTPS         = "environmentURL must start with https://"
 	msgQuery         = "environmentURL must not have a query (?) or fragment (#)"
 	msgPath          = "environmentURL must be the environment root with no path"
-	msgOneAuth       = "auth must set exactly one of clientSecret, clientCertificate, workloadIdentity, usernamePassword, delegated"
+	msgOneAuth       = "auth must set exactly one of clientSecret, clientCertificate, workloadIdentity, usernamePassword"
 	msgOneClientID   = "set exactly one of clientID and clientIDRef"
 	msgGUID          = "clientID must be the application (client) ID, a GUID"
 	msgRefresh       = "refreshBefore must be between 5m and 24h"
@@ -45,7 +45,10 @@ func clientSecretAuth() *d365v1alpha1.ClientSecretAuth {
 }
 
 func clientCertificateAuth() *d365v1alpha1.ClientCertificateAuth {
-	return &d365v1alpha1.ClientCertificateAuth{ClientID: clientID, CertificateRef: d365v1alpha1.SecretRef{Name: "d365-app-cert"}}
+	return &d365v1alpha1.ClientCertificateAuth{
+		ClientID:       clientID,
+		CertificateRef: d365v1alpha1.SecretRef{Name: "d365-app-cert"},
+	}
 }
 
 func workloadIdentityAuth() *d365v1alpha1.WorkloadIdentityAuth {

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestBenchmarkSmoke runs the whole benchmark small (20 connections, 2 identities, 24 s
+// tokens) and asserts the operator's behaviour, never its timings: every connection Ready,
+// one token request per (identity, resource) per token, one discovery per environment,
+// no writes at rest, and every token replaced before it expired.
+func TestBenchmarkSmoke(t *testing.T) {
+	o := defaultOptions()
+	o.Connections, o.Identities, o.PerNamespace = 20, 2, 10
+	o.TokenLifetime = 24 * time.Second
+	o.Bucket, o.Settle = time.Second, time.Second
+	o.ReadyTimeout, o.Timeout = 45*time.Second, 3*time.Minute
+	o.Out = filepath.Join(t.TempDir(), "bench.json")
+
+	var progress bytes.Buffer
+	r, err := run(context.Background(), o, &progress)
+	t.Log(progress.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table bytes.Buffer
+	printTable(&table, r)
+	t.Log(table.String())
+
+	if r.Ready.Ready != o.Connections {
+		t.Fatalf("%d of %d connections Ready", r.Ready.Ready, o.Connections)
+	}
+	if got := r.PerToken.TokenRequestsPerGeneration; got != 1 {
+		t.Errorf("token requests per (identity, resource) per token = %.2f, want exactly 1", got)
+	}
+	for _, host := range newWorld(o).EnvHosts {
+		if n := r.DiscoveryByEnvironment[host]; n != 1 {
+			t.Errorf("%d discovery requests to %s, want 1", n, host)
+		}
+	}
+	rest, ok := phaseNamed(r, phaseRest)
+	if !ok {
+		t.Fatal("no rest phase: creation ran into the first refresh")
+	}
+	if rest.SecretWrites+rest.StatusWrites != 0 || rest.TokenRequests != 0 || rest.WhoAmI != 0 {
+		t.Errorf("at rest: %d Secret writes, %d status writes, %d token requests, %d WhoAmI; want none",
+			rest.SecretWrites, rest.StatusWrites, rest.TokenRequests, rest.WhoAmI)
+	}
+	if r.Wave == nil {
+		t.Fatal("no refresh wave measured")
+	}
+	if r.Wave.Refreshed != o.Connections || r.Wave.Expired != 0 {
+		t.Errorf("refresh wave: %d of %d tokens replaced, %d seen expired; want all replaced, none expired",
+			r.Wave.Refreshed, o.Connections, r.Wave.Expired)
+	}
+	if wave, _ := phaseNamed(r, phaseWave); wave.TokenRequestsPerPairMax > 1 {
+		t.Errorf("refresh wave: %.2f token requests for the worst (identity, resource), want at most 1", wave.TokenRequestsPerPairMax)
+	}
+	if s := table.String(); !strings.Contains(s, "PASS") {
+		t.Errorf("the table shows no target verdicts:\n%s", s)
+	}
+}
+
+func phaseNamed(r *report, name string) (phaseFigures, bool) {
+	for _, p := range r.Phases {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return phaseFigures{}, false
+}

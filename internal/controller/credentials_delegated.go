@@ -1,0 +1,108 @@
+package controller
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	v1alpha1 "github.com/d365-operator/d365-operator/api/v1alpha1"
+	"github.com/d365-operator/d365-operator/internal/entra"
+)
+
+// resolveDelegated reads auth.delegated: the MSAL token cache that `d365-operator login`
+// stored in the tokenCacheRef Secret after the user signed in. Each token request redeems
+// the cache's refresh token; the rotated cache is written back to the Secret (see
+// saveTokenCache). No password is ever stored.
+func (r *D365ConnectionReconciler) resolveDelegated(ctx context.Context, conn *v1alpha1.D365Connection) (credential, *stepError) {
+	d := conn.Spec.Auth.Delegated
+	clientID, serr := r.clientID(ctx, conn, d.ClientID, d.ClientIDRef, "auth.delegated.clientIDRef")
+	if serr != nil {
+		return credential{}, serr
+	}
+	var clientSecret string
+	if d.ClientSecretRef != nil {
+		if clientSecret, serr = r.secretValue(ctx, conn, *d.ClientSecretRef, "auth.delegated.clientSecretRef"); serr != nil {
+			return credential{}, serr
+		}
+	}
+	const field = "auth.delegated.tokenCacheRef"
+	name := d.TokenCacheRef.Name
+	login := loginCommand(conn, clientID)
+	data, serr := r.secretData(ctx, conn, name, field, "by signing in: "+login)
+	if serr != nil {
+		return credential{}, serr
+	}
+	doc := data[v1alpha1.TokenCacheKey]
+	if len(bytes.TrimSpace(doc)) == 0 {
+		return credential{}, terminal(v1alpha1.ReasonSecretKeyNotFound,
+			"Secret %q (%s) has no key %q holding a token cache: sign in with %s", name, field, v1alpha1.TokenCacheKey, login)
+	}
+	cred, err := entra.Delegated(entra.DelegatedOptions{
+		Cache:        doc,
+		Source:       conn.Namespace + "/" + name,
+		ClientSecret: clientSecret,
+		SignInAgain:  login,
+		Save:         r.saveTokenCache(types.NamespacedName{Namespace: conn.Namespace, Name: name}, doc),
+	})
+	if err != nil {
+		serr := credentialError(err, name, field)
+		serr.Message += ". Sign in again with " + login
+		return credential{}, serr
+	}
+	return credential{ClientID: clientID, Credential: cred}, nil
+}
+
+// saveTokenCache returns the function that writes a rotated cache back to the Secret it was
+// read from. The write is conditional: if the Secret no longer holds the cache that was
+// redeemed (the user signed in again meanwhile), the new sign-in wins and the rotated cache
+// is dropped; the update carries the resourceVersion it read, so a concurrent change is a
+// conflict rather than lost. A failed write is logged and the token kept: Entra ID leaves
+// the previous refresh token valid. The cache's content is never logged.
+func (r *D365ConnectionReconciler) saveTokenCache(key types.NamespacedName, loaded []byte) func(context.Context, []byte) error {
+	return func(ctx context.Context, rotated []byte) error {
+		logger := log.FromContext(ctx).WithValues("tokenCacheSecret", key.Name)
+		secret := &corev1.Secret{}
+		if err := r.APIReader.Get(ctx, key, secret); err != nil {
+			logger.Error(err, "Cannot read the token cache Secret to save the rotated cache")
+			return err
+		}
+		if !bytes.Equal(secret.Data[v1alpha1.TokenCacheKey], loaded) {
+			logger.V(1).Info("The token cache Secret changed since it was read (a new sign-in); keeping it")
+			return nil
+		}
+		secret.Data[v1alpha1.TokenCacheKey] = rotated
+		if err := r.Update(ctx, secret); err != nil {
+			if apierrors.IsConflict(err) {
+				logger.V(1).Info("The token cache Secret changed while saving the rotated cache; keeping it")
+				return nil
+			}
+			logger.Error(err, "Cannot save the rotated token cache; the previous refresh token stays in use")
+			return err
+		}
+		logger.V(1).Info("Saved the rotated token cache")
+		return nil
+	}
+}
+
+// loginCommand is the command that (re)creates the connection's token cache Secret.
+func loginCommand(conn *v1alpha1.D365Connection, clientID string) string {
+	args := []string{"d365-operator", "login",
+		"--namespace", conn.Namespace,
+		"--secret", conn.Spec.Auth.Delegated.TokenCacheRef.Name,
+		"--environment-url", conn.Spec.EnvironmentURL,
+		"--client-id", clientID,
+	}
+	if conn.Spec.TenantID != "" {
+		args = append(args, "--tenant", conn.Spec.TenantID)
+	}
+	if conn.Spec.AuthorityHost != "" {
+		args = append(args, "--authority-host", conn.Spec.AuthorityHost)
+	}
+	return fmt.Sprintf("`%s`", strings.Join(args, " "))
+}

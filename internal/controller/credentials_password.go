@@ -1,0 +1,43 @@
+package controller
+
+import (
+	"context"
+	"strings"
+
+	v1alpha1 "github.com/d365-operator/d365-operator/api/v1alpha1"
+	"github.com/d365-operator/d365-operator/internal/entra"
+)
+
+// resolveUsernamePassword reads auth.usernamePassword: the OAuth 2.0 password grant, kept for
+// integrations that still sign in as a user with a password. Without clientSecretRef the app
+// must allow public client flows; with it the secret authenticates the app (see
+// entra.UsernamePassword). MFA and Conditional Access block this grant by design: the
+// condition then recommends another method.
+//
+// The identity key hashes the user name, the password and the client secret, so changing
+// any of them in its Secret requests a token with the new values at once.
+func (r *D365ConnectionReconciler) resolveUsernamePassword(ctx context.Context, conn *v1alpha1.D365Connection) (credential, *stepError) {
+	up := conn.Spec.Auth.UsernamePassword
+	clientID, serr := r.clientID(ctx, conn, up.ClientID, up.ClientIDRef, "auth.usernamePassword.clientIDRef")
+	if serr != nil {
+		return credential{}, serr
+	}
+	username, serr := r.secretValue(ctx, conn, up.UsernameRef, "auth.usernamePassword.usernameRef")
+	if serr != nil {
+		return credential{}, serr
+	}
+	password, serr := r.secretRaw(ctx, conn, up.PasswordRef, "auth.usernamePassword.passwordRef")
+	if serr != nil {
+		return credential{}, serr
+	}
+	// Only the line break a file-based Secret ends with is dropped: leading and trailing
+	// spaces may be part of a password.
+	password = strings.TrimRight(password, "\r\n")
+	var clientSecret string
+	if up.ClientSecretRef != nil {
+		if clientSecret, serr = r.secretValue(ctx, conn, *up.ClientSecretRef, "auth.usernamePassword.clientSecretRef"); serr != nil {
+			return credential{}, serr
+		}
+	}
+	return credential{ClientID: clientID, Credential: entra.UsernamePassword(username, password, clientSecret)}, nil
+}
