@@ -172,7 +172,3 @@ type D365ConnectionList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []D365Connection `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&D365Connection{}, &D365ConnectionList{})
-}

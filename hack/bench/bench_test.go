@@ -58,7 +58,8 @@ func TestBenchmarkSmoke(t *testing.T) {
 			r.Wave.Refreshed, o.Connections, r.Wave.Expired)
 	}
 	if wave, _ := phaseNamed(r, phaseWave); wave.TokenRequestsPerPairMax > 1 {
-		t.Errorf("refresh wave: %.2f token requests for the worst (identity, resource), want at most 1", wave.TokenRequestsPerPairMax)
+		t.Errorf("refresh wave: %.2f token requests for the worst (identity, resource), want at most 1",
+			wave.TokenRequestsPerPairMax)
 	}
 	if s := table.String(); !strings.Contains(s, "PASS") {
 		t.Errorf("the table shows no target verdicts:\n%s", s)

@@ -44,7 +44,8 @@ func readyFiguresOf(conns map[string]connState, n int, phases []phase) readyFigu
 	if f.Ready == n && !lastReady.IsZero() {
 		f.AllReadySeconds = lastReady.Sub(first).Seconds()
 	}
-	f.P50Seconds, f.P90Seconds, f.P99Seconds, f.MaxSeconds = percentile(lat, 50), percentile(lat, 90), percentile(lat, 99), percentile(lat, 100)
+	f.P50Seconds, f.P90Seconds = percentile(lat, 50), percentile(lat, 90)
+	f.P99Seconds, f.MaxSeconds = percentile(lat, 99), percentile(lat, 100)
 	return f
 }
 
@@ -124,7 +125,10 @@ func (b *bench) phaseFiguresOf(p phase, writes []write, log []simulator.Request,
 
 func waveFiguresOf(o options, conns map[string]connState, secrets map[string][]tokenSeen, p phase) *waveFigures {
 	jitter := o.TokenLifetime / 10
-	f := &waveFigures{Of: o.Connections, BucketSeconds: o.Bucket.Seconds(), JitterWindowSeconds: jitter.Seconds(), MinRemainingSeconds: math.Inf(1)}
+	f := &waveFigures{
+		Of: o.Connections, BucketSeconds: o.Bucket.Seconds(), JitterWindowSeconds: jitter.Seconds(),
+		MinRemainingSeconds: math.Inf(1),
+	}
 	var times []time.Time
 	var lags []float64
 	for key, tokens := range secrets {

@@ -39,7 +39,7 @@ func createCredentials(ctx context.Context, c client.Client, o options, w world)
 		}
 		needs[ns][w.assignment(i).Identity] = true
 	}
-	var objs []client.Object
+	objs := make([]client.Object, 0, o.namespaces())
 	for ns := range o.namespaces() {
 		objs = append(objs, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespaceName(ns)}})
 	}
@@ -53,10 +53,13 @@ func createCredentials(ctx context.Context, c client.Client, o options, w world)
 			})
 		}
 	}
-	if _, err := createAll(ctx, c, o.CreateWorkers, len(objs), func(i int) client.Object { return objs[i] }, nil); err != nil {
+	nth := func(list []client.Object) func(int) client.Object {
+		return func(i int) client.Object { return list[i] }
+	}
+	if _, err := createAll(ctx, c, o.CreateWorkers, len(objs), nth(objs), nil); err != nil {
 		return fmt.Errorf("creating namespaces: %w", err)
 	}
-	if _, err := createAll(ctx, c, o.CreateWorkers, len(secrets), func(i int) client.Object { return secrets[i] }, nil); err != nil {
+	if _, err := createAll(ctx, c, o.CreateWorkers, len(secrets), nth(secrets), nil); err != nil {
 		return fmt.Errorf("creating credential Secrets: %w", err)
 	}
 	return nil
@@ -86,13 +89,16 @@ func connection(o options, w world, i int) *v1alpha1.D365Connection {
 // createConnections creates the N connections with CreateWorkers in parallel, telling
 // started when each create is sent (the start of its time to Ready). It returns how long
 // the creates took.
-func createConnections(ctx context.Context, c client.Client, o options, w world, started func(i int, at time.Time)) (time.Duration, error) {
-	return createAll(ctx, c, o.CreateWorkers, o.Connections, func(i int) client.Object { return connection(o, w, i) }, started)
+func createConnections(ctx context.Context, c client.Client, o options, w world,
+	started func(i int, at time.Time)) (time.Duration, error) {
+	conn := func(i int) client.Object { return connection(o, w, i) }
+	return createAll(ctx, c, o.CreateWorkers, o.Connections, conn, started)
 }
 
 // createAll creates n objects with the given parallelism and returns the wall time taken.
 // The first error stops the remaining creates.
-func createAll(ctx context.Context, c client.Client, workers, n int, obj func(int) client.Object, started func(int, time.Time)) (time.Duration, error) {
+func createAll(ctx context.Context, c client.Client, workers, n int,
+	obj func(int) client.Object, started func(int, time.Time)) (time.Duration, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	begin := time.Now()

@@ -26,7 +26,8 @@ type generationFigures struct {
 	TokenRequestsPerGeneration float64 `json:"tokenRequestsPerGeneration"`
 }
 
-func generationFiguresOf(o options, w world, secrets map[string][]tokenSeen, writes []write, tokenRequests map[string]int) generationFigures {
+func generationFiguresOf(o options, w world, secrets map[string][]tokenSeen, writes []write,
+	tokenRequests map[string]int) generationFigures {
 	var g generationFigures
 	type genKey struct {
 		conn   string

@@ -34,7 +34,8 @@ func (b *bench) measure(ctx context.Context) error {
 	b.addPhase(ctx, phaseIdle, idleStart, t0)
 
 	// A guess at the creation phase's length, for its CPU profile.
-	creationProfile := b.profiler.cpu(ctx, phaseCreation, min(max(10*time.Second, time.Duration(b.o.Connections)*10*time.Millisecond), 2*time.Minute))
+	guess := min(max(10*time.Second, time.Duration(b.o.Connections)*10*time.Millisecond), 2*time.Minute)
+	creationProfile := b.profiler.cpu(ctx, phaseCreation, guess)
 	b.logf("Creating %d connections in %d namespaces", b.o.Connections, b.o.namespaces())
 	took, err := createConnections(ctx, b.client, b.o, b.w, func(i int, at time.Time) {
 		ns, name := b.o.connectionKey(i)
@@ -66,20 +67,23 @@ func (b *bench) measure(ctx context.Context) error {
 
 	earliest, health, latestExpiry := b.tracker.refreshTimes(b.o.healthInterval())
 	if !health.IsZero() && health.Before(earliest) {
-		b.tracker.note(fmt.Sprintf("the rest phase ends at the first health check, %.0fs before the first refresh", earliest.Sub(health).Seconds()))
+		b.tracker.note(fmt.Sprintf("the rest phase ends at the first health check, %.0fs before the first refresh",
+			earliest.Sub(health).Seconds()))
 		earliest = health
 	}
 	restEnd := earliest.Add(-restMargin)
 	waveStart := restStart
 	if restEnd.After(restStart.Add(time.Second)) {
-		b.logf("Resting until %.0fs before the first refresh is due (%.0fs)", restMargin.Seconds(), restEnd.Sub(restStart).Seconds())
+		b.logf("Resting until %.0fs before the first refresh is due (%.0fs)",
+			restMargin.Seconds(), restEnd.Sub(restStart).Seconds())
 		if err := sleepUntil(ctx, restEnd); err != nil {
 			return err
 		}
 		b.addPhase(ctx, phaseRest, restStart, restEnd)
 		waveStart = restEnd
 	} else {
-		b.tracker.note(fmt.Sprintf("no rest phase: the first refresh was due %.1fs after all were Ready; raise -token-lifetime",
+		b.tracker.note(fmt.Sprintf("no rest phase: the first refresh was due %.1fs after all were Ready; "+
+			"raise -token-lifetime",
 			earliest.Sub(lastReady).Seconds()))
 	}
 	<-creationProfile

@@ -58,7 +58,7 @@ const readyMarker = "Starting workers"
 
 // startOperator starts bin with args and env, logging to logPath.
 func startOperator(bin string, args, env []string, logPath string) (*operatorProcess, error) {
-	logFile, err := os.Create(logPath)
+	logFile, err := os.Create(logPath) //nolint:gosec // the path is the benchmark's own -out flag
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +116,7 @@ func (p *operatorProcess) waitReady(ctx context.Context, timeout time.Duration) 
 	case <-p.ready:
 		return nil
 	case <-p.exited:
-		return fmt.Errorf("the operator exited before it started (%v); its log:\n%s", p.waitErr, p.logTail())
+		return fmt.Errorf("the operator exited before it started (%w); its log:\n%s", p.exitError(), p.logTail())
 	case <-time.After(timeout):
 		return fmt.Errorf("the operator did not start its workers within %s; its log:\n%s", timeout, p.logTail())
 	case <-ctx.Done():
@@ -128,10 +128,18 @@ func (p *operatorProcess) waitReady(ctx context.Context, timeout time.Duration) 
 func (p *operatorProcess) alive() error {
 	select {
 	case <-p.exited:
-		return fmt.Errorf("the operator exited (%v); its log:\n%s", p.waitErr, p.logTail())
+		return fmt.Errorf("the operator exited (%w); its log:\n%s", p.exitError(), p.logTail())
 	default:
 		return nil
 	}
+}
+
+// exitError is why the process ended; only valid once exited is closed.
+func (p *operatorProcess) exitError() error {
+	if p.waitErr == nil {
+		return errors.New("exit status 0")
+	}
+	return p.waitErr
 }
 
 func (p *operatorProcess) logTail() string {

@@ -82,20 +82,27 @@ func (o *options) bindFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.Environments, "envs", o.Environments, "number of Dataverse environments the connections spread over")
 	fs.IntVar(&o.PerNamespace, "per-namespace", o.PerNamespace, "connections per namespace")
 	fs.DurationVar(&o.TokenLifetime, "token-lifetime", o.TokenLifetime,
-		"simulated token lifetime; the refresh wave comes at 0.4-0.5 of it, so creation must take well under 0.4 of it (0: 4m, or 8m above 2,000 connections)")
-	fs.DurationVar(&o.HealthInterval, "health-interval", o.HealthInterval, "spec.healthCheck.interval of every connection (0: the operator's default, 5m)")
+		"simulated token lifetime; the refresh wave comes at 0.4-0.5 of it, so creation must take "+
+			"well under 0.4 of it (0: 90ms per connection, at least 4m)")
+	fs.DurationVar(&o.HealthInterval, "health-interval", o.HealthInterval,
+		"spec.healthCheck.interval of every connection (0: the operator's default, 5m, "+
+			"unless half the token lifetime reaches 4m: then the lifetime)")
 	fs.DurationVar(&o.Bucket, "bucket", o.Bucket, "width of the refresh-spread histogram's buckets")
 	fs.DurationVar(&o.Settle, "settle", o.Settle, "how long a phase stays open after its last expected write")
-	fs.DurationVar(&o.ReadyTimeout, "ready-timeout", o.ReadyTimeout, "give up waiting for all connections to become Ready after this")
+	fs.DurationVar(&o.ReadyTimeout, "ready-timeout", o.ReadyTimeout,
+		"give up waiting for all connections to become Ready after this")
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "bound on the whole run")
 	fs.IntVar(&o.CreateWorkers, "create-workers", o.CreateWorkers, "parallel creates by the benchmark itself")
 	fs.BoolVar(&o.SkipWave, "skip-wave", o.SkipWave, "stop after the rest phase, without waiting for the refresh wave")
 	fs.Float64Var(&o.KubeAPIQPS, "kube-api-qps", o.KubeAPIQPS, "the operator's --kube-api-qps")
 	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", o.KubeAPIBurst, "the operator's --kube-api-burst")
 	fs.IntVar(&o.Concurrency, "concurrency", o.Concurrency, "the operator's --concurrency")
-	fs.BoolVar(&o.Metrics, "metrics", o.Metrics, "serve the operator's metrics on loopback and scrape them at each phase boundary")
-	fs.BoolVar(&o.Pprof, "pprof", o.Pprof, "build the operator with a loopback pprof endpoint and save CPU and heap profiles")
-	fs.StringVar(&o.OperatorBinary, "operator-binary", o.OperatorBinary, "run this operator binary instead of building ./cmd")
+	fs.BoolVar(&o.Metrics, "metrics", o.Metrics,
+		"serve the operator's metrics on loopback and scrape them at each phase boundary")
+	fs.BoolVar(&o.Pprof, "pprof", o.Pprof,
+		"build the operator with a loopback pprof endpoint and save CPU and heap profiles")
+	fs.StringVar(&o.OperatorBinary, "operator-binary", o.OperatorBinary,
+		"run this operator binary instead of building ./cmd")
 	fs.StringVar(&o.Out, "out", o.Out, "JSON report path (default bench-results/bench-n<N>-k<K>-<time>.json)")
 	fs.BoolVar(&o.Quiet, "quiet", o.Quiet, "print only the final table")
 }
@@ -145,17 +152,18 @@ func (o *options) healthInterval() time.Duration {
 	return operatorHealthInterval
 }
 
-// resolveTokenLifetime picks the token lifetime when -token-lifetime is 0: long enough that
-// creating N connections ends well before the first refresh (at about 0.4 of the lifetime),
-// short enough that the refresh wave comes before the first health check (5 minutes after
-// a connection's first token).
+// resolveTokenLifetime picks the token lifetime when -token-lifetime is 0: long enough
+// that creating N connections (about 35 a second on a busy 2-core machine) ends before the
+// first refresh (at 0.4 of the lifetime), at least 4 minutes: 90 ms per connection, so
+// 15 minutes for 10,000. When half the lifetime reaches the health interval, periodic
+// health checks would land in the rest phase and the wave, so an unset -health-interval
+// then becomes the lifetime (the wave's own WhoAmI calls still happen).
 func (o *options) resolveTokenLifetime() {
-	if o.TokenLifetime != 0 {
-		return
+	if o.TokenLifetime == 0 {
+		o.TokenLifetime = max(4*time.Minute, (time.Duration(o.Connections) * 90 * time.Millisecond).Round(time.Minute))
 	}
-	o.TokenLifetime = 4 * time.Minute
-	if o.Connections > 2000 {
-		o.TokenLifetime = 8 * time.Minute
+	if o.HealthInterval == 0 && o.TokenLifetime/2 >= operatorHealthInterval-time.Minute {
+		o.HealthInterval = o.TokenLifetime
 	}
 }
 

@@ -96,7 +96,7 @@ func (p *profiler) fetch(ctx context.Context, hc *http.Client, base, file, path 
 		return
 	}
 	out := p.prefix + "." + file
-	f, err := os.Create(out)
+	f, err := os.Create(out) //nolint:gosec // the path is the benchmark's own -out flag
 	if err != nil {
 		return
 	}

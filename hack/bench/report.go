@@ -146,7 +146,8 @@ func (b *bench) report() *report {
 		r.Wave = waveFiguresOf(b.o, conns, secrets, p)
 	}
 	if len(log) >= 100_000 {
-		r.Notes = append(r.Notes, "the simulator's request log is full (100,000 entries): request counts of early phases are low")
+		r.Notes = append(r.Notes,
+			"the simulator's request log is full (100,000 entries): request counts of early phases are low")
 	}
 	r.Targets = targetsOf(b.o, r)
 	return r

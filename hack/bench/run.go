@@ -68,7 +68,10 @@ func run(ctx context.Context, o options, progress io.Writer) (rep *report, err e
 	ctrllog.SetLogger(logr.Discard())
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	b := &bench{o: o, w: newWorld(o), progress: progress, tracker: newTracker(), sampler: newSampler(), scrapes: map[string]sampleSet{}, apiScrapes: map[string]sampleSet{}, opHTTP: &http.Client{}, started: time.Now()}
+	b := &bench{
+		o: o, w: newWorld(o), progress: progress, tracker: newTracker(), sampler: newSampler(),
+		scrapes: map[string]sampleSet{}, apiScrapes: map[string]sampleSet{}, opHTTP: &http.Client{}, started: time.Now(),
+	}
 	defer func() { err = errors.Join(err, b.close()) }()
 	bg, stopBackground := context.WithCancel(ctx)
 	b.stopBackground = stopBackground
@@ -91,7 +94,7 @@ func (b *bench) setUp(ctx, bg context.Context) error {
 		b.o.Out = filepath.Join(b.root, "bench-results",
 			fmt.Sprintf("bench-n%d-k%d-%s.json", b.o.Connections, b.o.Identities, b.started.Format("20060102-150405")))
 	}
-	if err := os.MkdirAll(filepath.Dir(b.o.Out), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(b.o.Out), 0o750); err != nil {
 		return err
 	}
 	if b.tmp, err = os.MkdirTemp("", "d365-bench-"); err != nil {
@@ -189,7 +192,8 @@ func (b *bench) startOperator(ctx context.Context, bin string) error {
 			return err
 		}
 		env = append(env, pprofAddrEnv+"="+addr)
-		b.profiler = &profiler{addr: addr, prefix: prefix, apiHTTP: b.apiHTTP, apiURL: strings.TrimSuffix(b.env.Config.Host, "/")}
+		b.profiler = &profiler{addr: addr, prefix: prefix,
+			apiHTTP: b.apiHTTP, apiURL: strings.TrimSuffix(b.env.Config.Host, "/")}
 	}
 	b.logf("Starting the operator (log: %s)", prefix+".operator.log")
 	var err error

@@ -13,8 +13,13 @@ import (
 // wave, and the targets with PASS or MISS.
 func printTable(out io.Writer, r *report) {
 	o := r.Options
-	_, _ = fmt.Fprintf(out, "\nd365-operator benchmark: N=%d connections, K=%d identities, %d environments, %d per namespace, token lifetime %s, %d CPUs\n",
-		o.Connections, o.Identities, o.Environments, o.PerNamespace, o.TokenLifetime, r.Machine.CPUs)
+	health := "operator default"
+	if o.HealthInterval > 0 {
+		health = o.HealthInterval.String()
+	}
+	_, _ = fmt.Fprintf(out, "\nd365-operator benchmark: N=%d connections, K=%d identities, %d environments, "+
+		"%d per namespace, token lifetime %s, health interval %s, %d CPUs\n",
+		o.Connections, o.Identities, o.Environments, o.PerNamespace, o.TokenLifetime, health, r.Machine.CPUs)
 	_, _ = fmt.Fprintf(out, "operator flags: %s\n\n", strings.Join(r.Operator.Args, " "))
 
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -43,14 +48,18 @@ func printTable(out io.Writer, r *report) {
 		}
 		return fmt.Sprintf("%d (%.2f)", p.WhoAmI, p.WhoAmIPerConn)
 	})
-	row("other Entra requests / failed", func(p phaseFigures) string { return fmt.Sprintf("%d / %d", p.EntraMetadata, p.FailedRequests) })
+	row("other Entra requests / failed", func(p phaseFigures) string {
+		return fmt.Sprintf("%d / %d", p.EntraMetadata, p.FailedRequests)
+	})
 	for _, proc := range []string{"operator", "kube-apiserver", "etcd", "bench", othersName, machineName} {
 		row(proc+" CPU s (cores)", func(p phaseFigures) string {
 			u := p.Processes[proc]
 			return fmt.Sprintf("%.2f (%.2f)", u.CPUSeconds, u.CPUCores)
 		})
 	}
-	row("operator peak RSS MiB", func(p phaseFigures) string { return fmt.Sprintf("%.1f", p.Processes["operator"].PeakRSSMiB) })
+	row("operator peak RSS MiB", func(p phaseFigures) string {
+		return fmt.Sprintf("%.1f", p.Processes["operator"].PeakRSSMiB)
+	})
 	row("operator VmHWM MiB", func(p phaseFigures) string { return fmt.Sprintf("%.1f", p.Processes["operator"].HWMMiB) })
 	row("operator heap in use MiB", func(p phaseFigures) string {
 		if p.Metrics == nil {
@@ -71,13 +80,17 @@ func printTable(out io.Writer, r *report) {
 	}
 
 	rd := r.Ready
-	_, _ = fmt.Fprintf(out, "\ntime to Ready (create sent -> Ready seen): p50 %.2fs  p90 %.2fs  p99 %.2fs  max %.2fs; creates took %.2fs; all %d Ready %.2fs after the first create\n",
+	_, _ = fmt.Fprintf(out, "\ntime to Ready (create sent -> Ready seen): p50 %.2fs  p90 %.2fs  p99 %.2fs  max %.2fs; "+
+		"creates took %.2fs; all %d Ready %.2fs after the first create\n",
 		rd.P50Seconds, rd.P90Seconds, rd.P99Seconds, rd.MaxSeconds, rd.CreateSeconds, rd.Ready, rd.AllReadySeconds)
 	_, _ = fmt.Fprintf(out, "discovery requests by environment: %v\n", r.DiscoveryByEnvironment)
 	if w := r.Wave; w != nil {
-		_, _ = fmt.Fprintf(out, "refresh wave: %d/%d replaced over %.1fs (jitter window %.0fs); lag after plan p50 %.2fs p99 %.2fs max %.2fs; least validity left %.0fs; expired %d\n",
-			w.Refreshed, w.Of, w.SpanSeconds, w.JitterWindowSeconds, w.LagP50Seconds, w.LagP99Seconds, w.LagMaxSeconds, w.MinRemainingSeconds, w.Expired)
-		_, _ = fmt.Fprintf(out, "refreshes per %gs bucket: %v (max %d, mean %.1f)\n", w.BucketSeconds, w.Histogram, w.MaxPerBucket, w.MeanPerBucket)
+		_, _ = fmt.Fprintf(out, "refresh wave: %d/%d replaced over %.1fs (jitter window %.0fs); "+
+			"lag after plan p50 %.2fs p99 %.2fs max %.2fs; least validity left %.0fs; expired %d\n",
+			w.Refreshed, w.Of, w.SpanSeconds, w.JitterWindowSeconds,
+			w.LagP50Seconds, w.LagP99Seconds, w.LagMaxSeconds, w.MinRemainingSeconds, w.Expired)
+		_, _ = fmt.Fprintf(out, "refreshes per %gs bucket: %v (max %d, mean %.1f)\n",
+			w.BucketSeconds, w.Histogram, w.MaxPerBucket, w.MeanPerBucket)
 	}
 
 	_, _ = fmt.Fprintln(out)

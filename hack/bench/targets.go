@@ -48,7 +48,8 @@ func targetsOf(o options, r *report) []target {
 	if !allReady {
 		figure = fmt.Sprintf("%d of %d Ready", r.Ready.Ready, r.Ready.Of)
 	}
-	add("all connections Ready after the first create", fmt.Sprintf("<= %.0f s", budget), figure, allReady && r.Ready.AllReadySeconds <= budget)
+	add("all connections Ready after the first create", fmt.Sprintf("<= %.0f s", budget), figure,
+		allReady && r.Ready.AllReadySeconds <= budget)
 
 	var peak float64
 	for _, p := range r.Phases {
@@ -69,12 +70,15 @@ func targetsOf(o options, r *report) []target {
 	add("discovery requests per environment", "<= 1", fmt.Sprint(discMax), discMax <= 1)
 
 	add("Secret writes per connection per token (first token; refreshes)", "<= 1",
-		fmt.Sprintf("%d; %d", pt.SecretWritesFirstMax, pt.SecretWritesRefreshMax), max(pt.SecretWritesFirstMax, pt.SecretWritesRefreshMax) <= 1)
+		fmt.Sprintf("%d; %d", pt.SecretWritesFirstMax, pt.SecretWritesRefreshMax),
+		max(pt.SecretWritesFirstMax, pt.SecretWritesRefreshMax) <= 1)
 	add("status writes per connection per token (first token; refreshes)", "<= 1",
-		fmt.Sprintf("%d; %d", pt.StatusWritesFirstMax, pt.StatusWritesRefreshMax), max(pt.StatusWritesFirstMax, pt.StatusWritesRefreshMax) <= 1)
+		fmt.Sprintf("%d; %d", pt.StatusWritesFirstMax, pt.StatusWritesRefreshMax),
+		max(pt.StatusWritesFirstMax, pt.StatusWritesRefreshMax) <= 1)
 
 	if restOK {
-		add(fmt.Sprintf("writes at rest (%.0f s)", rest.Seconds), "0", fmt.Sprint(rest.SecretWrites+rest.StatusWrites), rest.SecretWrites+rest.StatusWrites == 0)
+		n := rest.SecretWrites + rest.StatusWrites
+		add(fmt.Sprintf("writes at rest (%.0f s)", rest.Seconds), "0", fmt.Sprint(n), n == 0)
 	} else {
 		add("writes at rest", "0", "not measured", false)
 	}

@@ -136,7 +136,8 @@ func (t *tracker) secretEvent(at time.Time, secret *corev1.Secret) {
 	expires, err2 := time.Parse(time.RFC3339, string(secret.Data[v1alpha1.SecretKeyExpiresAt]))
 	t.writes = append(t.writes, write{At: at, Kind: secretWrite, Key: owner, Issued: issued})
 	if err1 != nil || err2 != nil {
-		t.notes = append(t.notes, "output Secret "+secret.Namespace+"/"+secret.Name+" has no parsable issued-at or expires_at")
+		t.notes = append(t.notes,
+			"output Secret "+secret.Namespace+"/"+secret.Name+" has no parsable issued-at or expires_at")
 		return
 	}
 	if n := len(s.tokens); n == 0 || !s.tokens[n-1].Issued.Equal(issued) || !s.tokens[n-1].Expires.Equal(expires) {

@@ -130,7 +130,8 @@ func (r *resumableWatch) consume(ctx context.Context) {
 				r.tracker.note(fmt.Sprintf("watch of %s: %v; relisting (writes in between are not counted)", r.what, err))
 				if apierrors.IsResourceExpired(err) || apierrors.IsGone(err) {
 					l := r.list()
-					if lerr := r.client.List(ctx, l, &client.ListOptions{Raw: &metav1.ListOptions{LabelSelector: r.selector}}); lerr == nil {
+					opts := &client.ListOptions{Raw: &metav1.ListOptions{LabelSelector: r.selector}}
+					if lerr := r.client.List(ctx, l, opts); lerr == nil {
 						r.rv = l.(metav1.ListInterface).GetResourceVersion()
 					}
 				}

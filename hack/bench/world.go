@@ -51,7 +51,7 @@ func (w world) simulatorConfig(lifetime time.Duration) simulator.Config {
 		ID: benchTenantID, Domain: "bench.onmicrosoft.com", DisplayName: "Benchmark",
 		AuthorityHost: simulator.DefaultAuthorityHost,
 	}
-	var users []simulator.ApplicationUser
+	users := make([]simulator.ApplicationUser, 0, len(w.Identities))
 	for _, id := range w.Identities {
 		tenant.Apps = append(tenant.Apps, simulator.App{
 			ClientID: id.ClientID, DisplayName: "bench " + id.ClientID[:8],

@@ -6,8 +6,11 @@ import (
 	"io/fs"
 	"os"
 
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
 	"github.com/d365-operator/d365-operator/internal/testenv"
@@ -17,10 +20,12 @@ import (
 // +kubebuilder:rbac markers: the same rules `make deploy` and the Helm chart install.
 const generatedRole = "config/rbac/role.yaml"
 
-// grantOperator binds the generated ClusterRole to operatorUser and writes a kubeconfig for
-// that user: the operator runs with exactly the permissions an installation gives it, so a
-// missing RBAC marker shows up here as a forbidden error in the operator's log.
-func grantOperator(ctx context.Context, env *testenv.Env, root, kubeconfigPath string) error {
+// grantOperator gives operatorUser the generated rules and writes a kubeconfig for that user:
+// the operator runs with exactly the permissions an installation gives it, so a missing RBAC
+// marker shows up as a forbidden error in the operator's log. Cluster-wide it is a
+// ClusterRole, as `make deploy` and the chart's default install it; with namespace set it is
+// a Role in that namespace only, as the chart's watchNamespaces installs it.
+func grantOperator(ctx context.Context, env *testenv.Env, root, namespace, kubeconfigPath string) error {
 	raw, err := fs.ReadFile(os.DirFS(root), generatedRole)
 	if err != nil {
 		return fmt.Errorf("reading the operator's ClusterRole (run `make manifests` to generate it): %w", err)
@@ -29,16 +34,30 @@ func grantOperator(ctx context.Context, env *testenv.Env, root, kubeconfigPath s
 	if err := yaml.UnmarshalStrict(raw, &role); err != nil {
 		return fmt.Errorf("parsing %s: %w", generatedRole, err)
 	}
-	if err := env.Client.Create(ctx, &role); err != nil {
-		return fmt.Errorf("creating ClusterRole %s: %w", role.Name, err)
+	subjects := []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: operatorUser}}
+	var objs []client.Object
+	if namespace == "" {
+		objs = []client.Object{&role, &rbacv1.ClusterRoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: operatorUser},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
+			Subjects:   subjects,
+		}}
+	} else {
+		meta := metav1.ObjectMeta{Name: operatorUser, Namespace: namespace}
+		objs = []client.Object{
+			&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}},
+			&rbacv1.Role{ObjectMeta: meta, Rules: role.Rules},
+			&rbacv1.RoleBinding{
+				ObjectMeta: meta,
+				RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: operatorUser},
+				Subjects:   subjects,
+			},
+		}
 	}
-	binding := &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: operatorUser},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
-		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: operatorUser}},
-	}
-	if err := env.Client.Create(ctx, binding); err != nil {
-		return fmt.Errorf("binding ClusterRole %s to %s: %w", role.Name, operatorUser, err)
+	for _, o := range objs {
+		if err := env.Client.Create(ctx, o); err != nil {
+			return fmt.Errorf("granting the operator its rules: creating %T %s: %w", o, o.GetName(), err)
+		}
 	}
 	kc, err := env.Kubeconfig(operatorUser)
 	if err != nil {
@@ -47,6 +66,15 @@ func grantOperator(ctx context.Context, env *testenv.Env, root, kubeconfigPath s
 	// The file holds the user's client key.
 	if err := os.WriteFile(kubeconfigPath, kc, 0o600); err != nil {
 		return fmt.Errorf("writing the operator's kubeconfig: %w", err)
+	}
+	return nil
+}
+
+// createNamespace creates a namespace unless it exists (the namespaced grant makes it first).
+func createNamespace(ctx context.Context, c client.Client, name string) error {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	if err := c.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating namespace %s: %w", name, err)
 	}
 	return nil
 }

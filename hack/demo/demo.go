@@ -10,7 +10,9 @@ import (
 	"slices"
 	"time"
 
+	"github.com/go-logr/logr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/d365-operator/d365-operator/internal/simulator"
 	"github.com/d365-operator/d365-operator/internal/testenv"
@@ -42,6 +44,9 @@ type Options struct {
 	// afterReady, when set, runs once every connection is Ready and reported, before the
 	// teardown: tests use it to look at the control plane while it still runs.
 	afterReady func(ctx context.Context, c client.Client) error
+	// namespaced runs the operator as the Helm chart's watchNamespaces installs it: watching
+	// only demoNamespace, with a Role there instead of a ClusterRole.
+	namespaced bool
 }
 
 // files are the paths the demo writes under Options.Dir.
@@ -77,6 +82,9 @@ func run(ctx context.Context, opts Options) (err error) {
 	if opts.Out == nil {
 		opts.Out = io.Discard
 	}
+	// envtest logs through controller-runtime, which otherwise warns with a stack trace after
+	// 30s that no logger was set; its errors reach the demo as returned errors anyway.
+	logf.SetLogger(logr.Discard())
 	if opts.Dir, err = filepath.Abs(opts.Dir); err != nil {
 		return err
 	}
@@ -120,12 +128,16 @@ func run(ctx context.Context, opts Options) (err error) {
 	if err := <-built; err != nil {
 		return err
 	}
-	if err := grantOperator(ctx, env, root, f.operatorKubeconfig); err != nil {
+	var watch string
+	if opts.namespaced {
+		watch = demoNamespace
+	}
+	if err := grantOperator(ctx, env, root, watch, f.operatorKubeconfig); err != nil {
 		return err
 	}
 	td.add("Removing "+f.operatorKubeconfig, func() error { return os.Remove(f.operatorKubeconfig) })
 	say("Starting the operator (log: %s)", f.operatorLog)
-	op, err := startOperator(ctx, f, sim.HostAliases())
+	op, err := startOperator(ctx, f, sim.HostAliases(), watch)
 	if err != nil {
 		return err
 	}

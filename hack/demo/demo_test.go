@@ -20,17 +20,32 @@ import (
 // TestDemoReachesReady runs the demo as `DEMO_EXIT=1 make demo` does: a real control plane,
 // the simulator and the operator as a separate process, until the samples are Ready. It
 // then checks that neither the demo's output nor the operator's log contains the token.
+// The second run binds the operator's rules with a Role in the watched namespace only, as the
+// Helm chart's watchNamespaces does: the operator must need nothing cluster-wide then.
 func TestDemoReachesReady(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		namespaced bool
+	}{
+		{name: "ClusterRole, all namespaces"},
+		{name: "Role, one watched namespace", namespaced: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) { runDemo(t, tc.namespaced) })
+	}
+}
+
+func runDemo(t *testing.T, namespaced bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 
 	var out bytes.Buffer
 	var tokens []string
 	opts := Options{
-		Dir:     t.TempDir(),
-		Exit:    true,
-		Timeout: 3 * time.Minute,
-		Out:     &out,
+		Dir:        t.TempDir(),
+		Exit:       true,
+		Timeout:    3 * time.Minute,
+		Out:        &out,
+		namespaced: namespaced,
 		afterReady: func(ctx context.Context, c client.Client) error {
 			var err error
 			tokens, err = outputTokens(ctx, c)

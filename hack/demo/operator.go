@@ -41,9 +41,9 @@ func buildOperator(ctx context.Context, root, bin string) error {
 }
 
 // startOperator starts the operator binary against the demo control plane, trusting the
-// simulator's CA and dialing the simulator for every host it impersonates, and waits until
-// its readiness probe answers.
-func startOperator(ctx context.Context, f files, aliases map[string]string) (*operator, error) {
+// simulator's CA and dialing the simulator for every host it impersonates (and watching only
+// watchNamespace when it is set), and waits until its readiness probe answers.
+func startOperator(ctx context.Context, f files, aliases map[string]string, watchNamespace string) (*operator, error) {
 	probeAddr, err := freeLocalAddr()
 	if err != nil {
 		return nil, err
@@ -52,6 +52,9 @@ func startOperator(ctx context.Context, f files, aliases map[string]string) (*op
 		"--kubeconfig=" + f.operatorKubeconfig,
 		"--metrics-bind-address=0",
 		"--health-probe-bind-address=" + probeAddr,
+	}
+	if watchNamespace != "" {
+		args = append(args, "--watch-namespaces="+watchNamespace)
 	}
 	// The simulator answers for the real host names (login.microsoftonline.com,
 	// contoso.crm.dynamics.com, ...), so the operator's trust policy needs no extra hosts:

@@ -73,9 +73,8 @@ func (v secretValues) secrets(namespace string) []*corev1.Secret {
 // the connection itself, and returns the connections.
 func applySamples(ctx context.Context, c client.Client, root, namespace string,
 	say func(string, ...any)) ([]*v1alpha1.D365Connection, error) {
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}
-	if err := c.Create(ctx, ns); err != nil {
-		return nil, fmt.Errorf("creating namespace %s: %w", namespace, err)
+	if err := createNamespace(ctx, c, namespace); err != nil {
+		return nil, err
 	}
 	var conns []*v1alpha1.D365Connection
 	for _, s := range demoSamples {

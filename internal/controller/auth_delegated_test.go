@@ -57,10 +57,10 @@ func (a *authHarness) loginOptions(name, client string, deviceCode bool) login.O
 	return login.Options{EnvironmentURL: envURL, ClientID: client, Namespace: a.ns, SecretName: name, DeviceCode: deviceCode, Timeout: 30 * time.Second}
 }
 
-// loginWithDeviceCode runs the login command's device code flow as upn.
-func (a *authHarness) loginWithDeviceCode(name, client, upn string) string {
+// loginWithDeviceCode runs the login command's device code flow as Alice.
+func (a *authHarness) loginWithDeviceCode(name, client string) string {
 	a.t.Helper()
-	out := &deviceApprover{a: a, upn: upn}
+	out := &deviceApprover{a: a, upn: aliceUPN}
 	err := login.Run(a.ctx, a.loginOptions(name, client, true), login.Deps{Kube: env.Client, HTTPClient: transport.NewHTTPClient(a.httpOpts), Out: out})
 	if err != nil || out.err != nil {
 		a.t.Fatalf("login with a device code: %v %v\n%s", err, out.err, out)
@@ -128,7 +128,7 @@ func delegatedAuth(client, cacheSecret string) v1alpha1.AuthSpec {
 
 func TestDelegatedSignInIsKeptAliveUntilRevoked(t *testing.T) {
 	a := newAuthHarness(t)
-	out := a.loginWithDeviceCode("alice-signin", publicClientID, aliceUPN)
+	out := a.loginWithDeviceCode("alice-signin", publicClientID)
 	if !strings.Contains(out, "Signed in as "+aliceUPN) {
 		t.Errorf("the login command's output does not confirm the sign-in:\n%s", out)
 	}
@@ -206,7 +206,7 @@ func TestLoginWithTheBrowserUsesPKCEAndFormPost(t *testing.T) {
 func TestDelegatedThroughAConfidentialApp(t *testing.T) {
 	a := newAuthHarness(t)
 	a.sim.SetAllowPublicClient(tenantID, clientID, true)
-	a.loginWithDeviceCode("alice-signin", clientID, aliceUPN)
+	a.loginWithDeviceCode("alice-signin", clientID)
 	a.sim.SetAllowPublicClient(tenantID, clientID, false)
 	a.appSecret("d365-app", clientSecret)
 	a.connectionWith("with-secret", envURL, delegatedAuth(clientID, "alice-signin"), func(c *v1alpha1.D365Connection) {
@@ -233,7 +233,7 @@ func TestDelegatedTokenCacheProblemsSayHowToSignIn(t *testing.T) {
 	a.expectFailure("garbage", v1alpha1.ReasonInvalidCredential, "not an MSAL token cache", "d365-operator login")
 
 	// A sign-in through another app: its refresh token is useless for this client ID.
-	a.loginWithDeviceCode("other-app", publicClientID, aliceUPN)
+	a.loginWithDeviceCode("other-app", publicClientID)
 	a.connectionWith("other-app", envURL, delegatedAuth(wiClientID, "other-app"))
 	a.reconcile("other-app")
 	a.expectFailure("other-app", v1alpha1.ReasonSignInExpired, "no refresh token", wiClientID, "--client-id "+wiClientID)
@@ -252,7 +252,7 @@ func TestDelegatedTokenCacheProblemsSayHowToSignIn(t *testing.T) {
 // while the operator holds a fresh one for the real sign-in.
 func TestAForgedTokenCacheInAnotherNamespaceGetsNoToken(t *testing.T) {
 	a := newAuthHarness(t)
-	a.loginWithDeviceCode("alice-signin", publicClientID, aliceUPN)
+	a.loginWithDeviceCode("alice-signin", publicClientID)
 	a.connectionWith("sales", envURL, delegatedAuth(publicClientID, "alice-signin"))
 	a.reconcile("sales")
 	a.expectReady("sales")
