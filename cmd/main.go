@@ -63,8 +63,8 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintf(flag.CommandLine.Output(), `d365-operator keeps fresh Entra ID access tokens for Dynamics 365 / Dataverse
-environments in Kubernetes Secrets (D365Connection, d365.operators.dev/v1alpha1).
+	_, _ = fmt.Fprintf(flag.CommandLine.Output(), `d365-operator keeps fresh Entra ID access tokens for
+Dynamics 365 / Dataverse environments in Kubernetes Secrets (D365Connection, d365.operators.dev/v1alpha1).
 
 Usage: d365-operator [flags]
        d365-operator login --environment-url URL --client-id ID --secret NAME [flags]
@@ -92,7 +92,9 @@ func run(opts options) error {
 	if !opts.enableHTTP2 {
 		tlsOpts = append(tlsOpts, func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} })
 	}
-	metricsOpts := metricsserver.Options{BindAddress: opts.metricsAddr, SecureServing: opts.secureMetrics, TLSOpts: tlsOpts}
+	metricsOpts := metricsserver.Options{
+		BindAddress: opts.metricsAddr, SecureServing: opts.secureMetrics, TLSOpts: tlsOpts,
+	}
 	if opts.secureMetrics {
 		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
@@ -180,11 +182,14 @@ func (o *options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.watchNamespaces, "watch-namespaces", "",
 		"Comma-separated namespaces to watch; empty watches all namespaces.")
 	fs.Var(&o.extraAuthorityHosts, "extra-authority-hosts",
-		"Comma-separated Entra ID hosts to trust besides the public and sovereign clouds' login hosts (e.g. a local simulator). Repeatable.")
+		"Comma-separated Entra ID hosts to trust besides the public and sovereign clouds' login hosts "+
+			"(e.g. a local simulator). Repeatable.")
 	fs.Var(&o.extraEnvironmentHosts, "extra-environment-hosts",
-		"Comma-separated Dataverse hosts (or .suffixes) to trust besides *.dynamics.com and the sovereign clouds' suffixes. Repeatable.")
+		"Comma-separated Dataverse hosts (or .suffixes) to trust besides *.dynamics.com and the sovereign "+
+			"clouds' suffixes. Repeatable.")
 	fs.Var(&o.hostAliases, "host-alias",
-		"host[:port]=ip:port: dial ip:port for that host while still verifying TLS for the host name (local simulators, tests). Repeatable.")
+		"host[:port]=ip:port: dial ip:port for that host while still verifying TLS for the host name "+
+			"(local simulators, tests). Repeatable.")
 	fs.Float64Var(&o.kubeAPIQPS, "kube-api-qps", 100, "Queries per second to the Kubernetes API server.")
 	fs.IntVar(&o.kubeAPIBurst, "kube-api-burst", 200, "Burst of requests to the Kubernetes API server.")
 	fs.IntVar(&o.concurrency, "concurrency", 10, "Connections reconciled in parallel.")
@@ -197,7 +202,7 @@ func (o *options) namespaces() map[string]cache.Config {
 		return nil
 	}
 	m := map[string]cache.Config{}
-	for _, ns := range strings.Split(o.watchNamespaces, ",") {
+	for ns := range strings.SplitSeq(o.watchNamespaces, ",") {
 		if ns = strings.TrimSpace(ns); ns != "" {
 			m[ns] = cache.Config{}
 		}
@@ -212,7 +217,7 @@ func (s *stringList) String() string { return strings.Join(*s, ",") }
 
 // Set appends comma-separated values.
 func (s *stringList) Set(v string) error {
-	for _, part := range strings.Split(v, ",") {
+	for part := range strings.SplitSeq(v, ",") {
 		if part = strings.TrimSpace(part); part != "" {
 			*s = append(*s, part)
 		}

@@ -20,7 +20,7 @@ func secretAuth(client string) v1alpha1.AuthSpec {
 // alone sends the token request there: nothing is configured per cloud.
 func TestSovereignCloudEnvironmentsUseTheirOwnEntraHosts(t *testing.T) {
 	a := newAuthHarness(t)
-	a.appSecret("d365-app", clientSecret)
+	a.appSecret(clientSecret)
 	clouds := []struct {
 		name, host, tenant, client, login string
 	}{
@@ -58,7 +58,7 @@ func TestSovereignCloudEnvironmentsUseTheirOwnEntraHosts(t *testing.T) {
 
 func TestAuthorityHostOverridesDiscovery(t *testing.T) {
 	a := newAuthHarness(t)
-	a.appSecret("d365-app", clientSecret)
+	a.appSecret(clientSecret)
 
 	// Another host of the same cloud, with the tenant still discovered.
 	a.connectionWith("alias", "https://"+govEnvHost, secretAuth(govClientID), func(c *v1alpha1.D365Connection) {
@@ -99,7 +99,7 @@ func TestAuthorityHostOverridesDiscovery(t *testing.T) {
 // is issued and the status says the health check does not apply, instead of failing.
 func TestOnlineManagementAPIConnection(t *testing.T) {
 	a := newAuthHarness(t)
-	a.appSecret("d365-app", clientSecret)
+	a.appSecret(clientSecret)
 	a.connectionWith("admin", "https://"+adminHost, secretAuth(clientID))
 
 	a.reconcile("admin")

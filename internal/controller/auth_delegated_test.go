@@ -208,7 +208,7 @@ func TestDelegatedThroughAConfidentialApp(t *testing.T) {
 	a.sim.SetAllowPublicClient(tenantID, clientID, true)
 	a.loginWithDeviceCode("alice-signin", clientID)
 	a.sim.SetAllowPublicClient(tenantID, clientID, false)
-	a.appSecret("d365-app", clientSecret)
+	a.appSecret(clientSecret)
 	a.connectionWith("with-secret", envURL, delegatedAuth(clientID, "alice-signin"), func(c *v1alpha1.D365Connection) {
 		c.Spec.Auth.Delegated.ClientSecretRef = &v1alpha1.SecretKeyRef{Name: "d365-app", Key: "client-secret"}
 	})

@@ -60,7 +60,7 @@ func TestUsernamePasswordThroughAPublicClientApp(t *testing.T) {
 // client secret from clientSecretRef is what makes the grant work.
 func TestUsernamePasswordThroughAConfidentialApp(t *testing.T) {
 	a := newAuthHarness(t)
-	a.appSecret("d365-app", clientSecret)
+	a.appSecret(clientSecret)
 	a.userSecret("user", aliceUPN, alicePassword)
 	a.connectionWith("with-secret", envURL, passwordAuth(clientID, true))
 	a.connectionWith("without-secret", envURL, passwordAuth(clientID, false))

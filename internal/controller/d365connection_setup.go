@@ -21,7 +21,7 @@ import (
 )
 
 // referencedSecretsIndex indexes connections by the names of the Secrets they read.
-const referencedSecretsIndex = "spec.auth.secretRefs"
+const referencedSecretsIndex = "spec.auth.secretRefs" //nolint:gosec // an index name, not a credential
 
 // NewSecretMetadataCache starts a metadata-only cache of Secrets (no data, no managed
 // fields): enough to notice that a referenced Secret appeared or changed, without holding

@@ -38,20 +38,20 @@ func TestFailuresHaveSpecificReasons(t *testing.T) {
 		},
 		{
 			name:      "a wrong client secret says to use the secret's value",
-			setup:     func(h *harness) { h.appSecret("d365-app", "not-the-secret") },
+			setup:     func(h *harness) { h.appSecret("not-the-secret") },
 			condition: v1alpha1.ConditionAuthenticated, reason: v1alpha1.ReasonInvalidClientSecret, mentions: "AADSTS7000215", terminal: true,
 		},
 		{
 			name: "an expired client secret says to create a new one",
 			setup: func(h *harness) {
 				h.sim.SetAppSecrets(tenantID, clientID, simulator.Secret{Value: clientSecret, ExpiresAt: epoch.Add(-time.Hour)})
-				h.appSecret("d365-app", clientSecret)
+				h.appSecret(clientSecret)
 			},
 			condition: v1alpha1.ConditionAuthenticated, reason: v1alpha1.ReasonClientSecretExpired, mentions: "AADSTS7000222", terminal: true,
 		},
 		{
 			name:  "an unknown application names the client id problem",
-			setup: func(h *harness) { h.appSecret("d365-app", clientSecret) },
+			setup: func(h *harness) { h.appSecret(clientSecret) },
 			mutate: func(c *v1alpha1.D365Connection) {
 				c.Spec.Auth.ClientSecret.ClientIDRef = nil
 				c.Spec.Auth.ClientSecret.ClientID = "99999999-9999-9999-9999-999999999999"
@@ -62,19 +62,19 @@ func TestFailuresHaveSpecificReasons(t *testing.T) {
 			name: "an app that is not an application user is told to be added",
 			setup: func(h *harness) {
 				h.sim.RemoveApplicationUser(envHost, clientID)
-				h.appSecret("d365-app", clientSecret)
+				h.appSecret(clientSecret)
 			},
 			condition: v1alpha1.ConditionHealthy, reason: v1alpha1.ReasonApplicationUserNotFound, mentions: "application user", terminal: true,
 		},
 		{
 			name:      "an environment outside Dataverse's hosts is refused",
-			setup:     func(h *harness) { h.appSecret("d365-app", clientSecret) },
+			setup:     func(h *harness) { h.appSecret(clientSecret) },
 			mutate:    func(c *v1alpha1.D365Connection) { c.Spec.EnvironmentURL = "https://crm.contoso.example" },
 			condition: v1alpha1.ConditionAuthenticated, reason: v1alpha1.ReasonEnvironmentNotTrusted, mentions: "crm.contoso.example", terminal: true,
 		},
 		{
 			name:      "a challenge pointing at a foreign authority is refused",
-			setup:     func(h *harness) { h.appSecret("d365-app", clientSecret) },
+			setup:     func(h *harness) { h.appSecret(clientSecret) },
 			mutate:    func(c *v1alpha1.D365Connection) { c.Spec.EnvironmentURL = "https://" + evilEnvHost },
 			condition: v1alpha1.ConditionAuthenticated, reason: v1alpha1.ReasonAuthorityNotTrusted, mentions: "login.evil.example", terminal: true,
 		},
@@ -122,7 +122,7 @@ func TestMissingSecretThenCreatedBecomesReady(t *testing.T) {
 	if c := h.condition("sales", v1alpha1.ConditionReady); c.Reason != v1alpha1.ReasonSecretNotFound {
 		t.Fatalf("Ready reason %s, want SecretNotFound", c.Reason)
 	}
-	h.appSecret("d365-app", clientSecret)
+	h.appSecret(clientSecret)
 	h.reconcile("sales")
 	if c := h.condition("sales", v1alpha1.ConditionReady); c.Status != metav1.ConditionTrue {
 		t.Fatalf("Ready = %s (%s) after the Secret was created", c.Status, c.Message)
@@ -138,7 +138,7 @@ func TestMissingSecretThenCreatedBecomesReady(t *testing.T) {
 
 func TestThrottlingHonoursRetryAfter(t *testing.T) {
 	h := newHarness(t)
-	h.appSecret("d365-app", clientSecret)
+	h.appSecret(clientSecret)
 	h.connection("sales")
 	h.sim.InjectFault(simulator.Fault{Host: "login.microsoftonline.com", PathPrefix: "/" + tenantID + "/oauth2/v2.0/token", Status: 429, RetryAfter: "120", Count: 2})
 
@@ -169,7 +169,7 @@ func TestThrottlingHonoursRetryAfter(t *testing.T) {
 
 func TestOutageKeepsTheLastGoodToken(t *testing.T) {
 	h := newHarness(t)
-	h.appSecret("d365-app", clientSecret)
+	h.appSecret(clientSecret)
 	h.connection("sales")
 	h.reconcile("sales")
 	conn := h.get("sales")
@@ -205,7 +205,7 @@ func TestOutageKeepsTheLastGoodToken(t *testing.T) {
 
 func TestASecretNotOwnedIsLeftUntouched(t *testing.T) {
 	h := newHarness(t)
-	h.appSecret("d365-app", clientSecret)
+	h.appSecret(clientSecret)
 	h.create(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: h.ns, Name: "sales-token"}, StringData: map[string]string{"mine": "keep"}})
 	h.connection("sales")
 

@@ -119,14 +119,14 @@ func (h *harness) create(obj clientObject) {
 	}
 }
 
-// appSecret creates the Secret holding the client id and secret.
-func (h *harness) appSecret(name, secret string) {
-	h.create(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: h.ns, Name: name},
+// appSecret creates Secret "d365-app" holding the client id and secret.
+func (h *harness) appSecret(secret string) {
+	h.create(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: h.ns, Name: "d365-app"},
 		StringData: map[string]string{"client-id": clientID, "client-secret": secret}})
 }
 
 // connection creates a clientSecret connection reading Secret "d365-app"; mutate adjusts it.
-func (h *harness) connection(name string, mutate ...func(*v1alpha1.D365Connection)) *v1alpha1.D365Connection {
+func (h *harness) connection(name string, mutate ...func(*v1alpha1.D365Connection)) {
 	conn := &v1alpha1.D365Connection{
 		ObjectMeta: metav1.ObjectMeta{Namespace: h.ns, Name: name},
 		Spec: v1alpha1.D365ConnectionSpec{
@@ -141,7 +141,6 @@ func (h *harness) connection(name string, mutate ...func(*v1alpha1.D365Connectio
 		m(conn)
 	}
 	h.create(conn)
-	return conn
 }
 
 // reconcile runs one reconcile of the named connection and returns the result.

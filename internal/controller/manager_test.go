@@ -7,7 +7,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -32,7 +31,7 @@ func TestManagerReconcilesThroughWatches(t *testing.T) {
 			DefaultNamespaces: namespaces,
 			ByObject:          map[client.Object]cache.ByObject{&corev1.Secret{}: OutputSecretCacheOptions()},
 		},
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+		Controller: config.Controller{SkipNameValidation: new(true)},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +62,7 @@ func TestManagerReconcilesThroughWatches(t *testing.T) {
 	})
 
 	// 2. Creating the Secret reconciles the connection at once (referenced-Secret watch).
-	h.appSecret("d365-app", clientSecret)
+	h.appSecret(clientSecret)
 	h.eventually("Ready=True after the Secret appeared", func() bool {
 		return h.condition("sales", v1alpha1.ConditionReady).Status == metav1.ConditionTrue
 	})

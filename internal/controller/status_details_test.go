@@ -13,7 +13,7 @@ import (
 
 func TestRefreshBeforeLongerThanTheLifetimeIsExplained(t *testing.T) {
 	h := newHarness(t)
-	h.appSecret("d365-app", clientSecret)
+	h.appSecret(clientSecret)
 	h.connection("sales", func(c *v1alpha1.D365Connection) {
 		c.Spec.RefreshBefore = &metav1.Duration{Duration: 2 * time.Hour}
 	})
@@ -31,7 +31,7 @@ func TestRefreshBeforeLongerThanTheLifetimeIsExplained(t *testing.T) {
 
 func TestMetricsDescribeTheSchedule(t *testing.T) {
 	h := newHarness(t)
-	h.appSecret("d365-app", clientSecret)
+	h.appSecret(clientSecret)
 	h.connection("sales")
 	successes := testutil.ToFloat64(tokenAcquisitions.WithLabelValues("success", v1alpha1.ReasonTokenIssued))
 	h.reconcile("sales")
@@ -53,7 +53,7 @@ func TestMetricsDescribeTheSchedule(t *testing.T) {
 
 func TestANewEnvironmentURLIsDiscoveredAgain(t *testing.T) {
 	h := newHarness(t)
-	h.appSecret("d365-app", clientSecret)
+	h.appSecret(clientSecret)
 	h.connection("sales", func(c *v1alpha1.D365Connection) { c.Spec.EnvironmentURL = "https://" + evilEnvHost })
 	h.reconcile("sales")
 	if c := h.condition("sales", v1alpha1.ConditionReady); c.Reason != v1alpha1.ReasonAuthorityNotTrusted {

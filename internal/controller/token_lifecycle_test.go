@@ -16,7 +16,7 @@ import (
 
 func TestFirstTokenMakesTheConnectionReady(t *testing.T) {
 	h := newHarness(t)
-	h.appSecret("d365-app", clientSecret)
+	h.appSecret(clientSecret)
 	h.connection("sales")
 
 	res := h.reconcile("sales")
@@ -75,7 +75,7 @@ func TestFirstTokenMakesTheConnectionReady(t *testing.T) {
 
 func TestReadyConnectionIsCurrentForKstatus(t *testing.T) {
 	h := newHarness(t)
-	h.appSecret("d365-app", clientSecret)
+	h.appSecret(clientSecret)
 	h.connection("sales")
 	h.reconcile("sales")
 
@@ -94,7 +94,7 @@ func TestReadyConnectionIsCurrentForKstatus(t *testing.T) {
 
 func TestTokensAreRefreshedBeforeExpiryAcrossCycles(t *testing.T) {
 	h := newHarness(t)
-	h.appSecret("d365-app", clientSecret)
+	h.appSecret(clientSecret)
 	h.connection("sales")
 	h.reconcile("sales")
 
@@ -139,7 +139,7 @@ func TestTokensAreRefreshedBeforeExpiryAcrossCycles(t *testing.T) {
 
 func TestNothingIsWrittenWhenNothingChanged(t *testing.T) {
 	h := newHarness(t)
-	h.appSecret("d365-app", clientSecret)
+	h.appSecret(clientSecret)
 	h.connection("sales")
 	h.reconcile("sales")
 	conn, s := h.get("sales"), h.secret("sales-token")
@@ -158,7 +158,7 @@ func TestNothingIsWrittenWhenNothingChanged(t *testing.T) {
 
 func TestRestartDoesNotMintANewToken(t *testing.T) {
 	h := newHarness(t)
-	h.appSecret("d365-app", clientSecret)
+	h.appSecret(clientSecret)
 	h.connection("sales")
 	h.reconcile("sales")
 	next := h.get("sales").Status.NextRefreshTime.Time
@@ -180,7 +180,7 @@ func TestRestartDoesNotMintANewToken(t *testing.T) {
 
 func TestSharedIdentityMakesOneTokenRequest(t *testing.T) {
 	h := newHarness(t)
-	h.appSecret("d365-app", clientSecret)
+	h.appSecret(clientSecret)
 	names := []string{"a", "b", "c", "d", "e"}
 	for _, n := range names {
 		h.connection(n)
@@ -207,7 +207,7 @@ func TestSharedIdentityMakesOneTokenRequest(t *testing.T) {
 
 func TestSuspendStopsCallsAndKeepsTheSecret(t *testing.T) {
 	h := newHarness(t)
-	h.appSecret("d365-app", clientSecret)
+	h.appSecret(clientSecret)
 	h.connection("sales")
 	h.reconcile("sales")
 	conn := h.get("sales")
@@ -233,7 +233,7 @@ func TestSuspendStopsCallsAndKeepsTheSecret(t *testing.T) {
 
 func TestRequestedAtAnnotationForcesARefresh(t *testing.T) {
 	h := newHarness(t)
-	h.appSecret("d365-app", clientSecret)
+	h.appSecret(clientSecret)
 	h.connection("sales")
 	h.reconcile("sales")
 	old := string(h.secret("sales-token").Data["access_token"])
@@ -260,7 +260,7 @@ func TestRequestedAtAnnotationForcesARefresh(t *testing.T) {
 
 func TestRotatedClientSecretIsUsed(t *testing.T) {
 	h := newHarness(t)
-	h.appSecret("d365-app", clientSecret)
+	h.appSecret(clientSecret)
 	h.connection("sales")
 	h.reconcile("sales")
 

@@ -78,8 +78,7 @@ func parseODataError(body []byte) (code, message string) {
 // networkError reports that host could not be reached (or the request was cancelled).
 func networkError(host string, err error) *Error {
 	why := err.Error()
-	var ue *url.Error
-	if errors.As(err, &ue) {
+	if ue, ok := errors.AsType[*url.Error](err); ok {
 		why = ue.Err.Error() // without the URL, which the message names already
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {

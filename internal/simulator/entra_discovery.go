@@ -179,7 +179,7 @@ func (s *Server) serveInstanceDiscovery(w http.ResponseWriter, r *http.Request) 
 		s.writeOAuthError(w, r, errInvalidInstance())
 		return
 	}
-	tenant := strings.Split(strings.Trim(ep.Path, "/"), "/")[0]
+	tenant, _, _ := strings.Cut(strings.Trim(ep.Path, "/"), "/")
 	if tenant == "" {
 		tenant = commonTenant
 	}

@@ -82,7 +82,21 @@ func parseJWKS(doc []byte) ([]crypto.PublicKey, error) {
 			if err := errors.Join(err1, err2); err != nil {
 				return nil, fmt.Errorf("keys[%d]: malformed EC key", i)
 			}
-			out = append(out, &ecdsa.PublicKey{Curve: curve, X: new(big.Int).SetBytes(x), Y: new(big.Int).SetBytes(y)})
+			// ParseUncompressedPublicKey validates the point; it wants 0x04 || X || Y, each
+			// coordinate left-padded to the curve's size.
+			size := (curve.Params().BitSize + 7) / 8
+			if len(x) > size || len(y) > size {
+				return nil, fmt.Errorf("keys[%d]: malformed EC key", i)
+			}
+			point := make([]byte, 1+2*size)
+			point[0] = 4
+			copy(point[1+size-len(x):1+size], x)
+			copy(point[1+2*size-len(y):], y)
+			pub, err := ecdsa.ParseUncompressedPublicKey(curve, point)
+			if err != nil {
+				return nil, fmt.Errorf("keys[%d]: invalid EC key: %w", i, err)
+			}
+			out = append(out, pub)
 		}
 	}
 	if len(out) == 0 {

@@ -190,7 +190,7 @@ func normalizeApp(tenantID string, a *App) error {
 		a.ObjectID = derivedGUID("serviceprincipal", tenantID, a.ClientID)
 	}
 	a.Secrets = append([]Secret(nil), a.Secrets...)
-	a.Certificates = append(a.Certificates[:len(a.Certificates):len(a.Certificates)], nil...)
+	a.Certificates = append(slices.Clip(a.Certificates), nil...)
 	for i, p := range a.CertificatesPEM {
 		certs, err := parseCertificatesPEM([]byte(p))
 		if err != nil {
@@ -209,7 +209,7 @@ func normalizeFederated(in []FederatedCredential) ([]FederatedCredential, error)
 		if f.Audience == "" {
 			f.Audience = "api://AzureADTokenExchange"
 		}
-		f.Keys = append(f.Keys[:len(f.Keys):len(f.Keys)], nil...)
+		f.Keys = append(slices.Clip(f.Keys), nil...)
 		if f.JWKS != "" {
 			keys, err := parseJWKS([]byte(f.JWKS))
 			if err != nil {
