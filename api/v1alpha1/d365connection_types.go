@@ -151,7 +151,7 @@ type Identity struct {
 // +kubebuilder:resource:shortName=d365c,categories=d365
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Environment",type=string,JSONPath=`.spec.environmentURL`
-// +kubebuilder:printcolumn:name="Expires",type=date,JSONPath=`.status.tokenExpiresAt`
+// +kubebuilder:printcolumn:name="Expires",type=string,format=date-time,JSONPath=`.status.tokenExpiresAt`,description="When the token in the output Secret expires"
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 

@@ -1,6 +1,8 @@
 package controller
 
 import (
+	"time"
+
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -39,4 +41,19 @@ func summarize(conn *v1alpha1.D365Connection, now metav1.Time, failed *stepError
 	}
 	setCondition(conn, now, v1alpha1.ConditionReconciling, metav1.ConditionTrue, failed.Reason, "Retrying: "+failed.Message)
 	meta.RemoveStatusCondition(&conn.Status.Conditions, v1alpha1.ConditionStalled)
+}
+
+// markSuspended says in Ready that the connection is suspended, keeping Ready's status:
+// the token in the Secret is as valid as it was, but it is no longer refreshed.
+func markSuspended(conn *v1alpha1.D365Connection, now metav1.Time) {
+	status := metav1.ConditionUnknown
+	if c := meta.FindStatusCondition(conn.Status.Conditions, v1alpha1.ConditionReady); c != nil {
+		status = c.Status
+	}
+	message := "spec.suspend is true: nothing is called or written, and the token is not refreshed"
+	if t := conn.Status.TokenExpiresAt; t != nil {
+		message += "; the token in Secret " + conn.Status.TargetSecretName + " expires at " + t.UTC().Format(time.RFC3339)
+	}
+	setCondition(conn, now, v1alpha1.ConditionReady, status, v1alpha1.ReasonSuspended, message)
+	meta.RemoveStatusCondition(&conn.Status.Conditions, v1alpha1.ConditionReconciling)
 }

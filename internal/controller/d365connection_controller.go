@@ -111,6 +111,7 @@ func (r *D365ConnectionReconciler) Reconcile(ctx context.Context, req reconcile.
 	var result reconcile.Result
 	if conn.Spec.Suspend {
 		log.FromContext(ctx).V(1).Info("Connection is suspended; nothing is called or written")
+		markSuspended(conn, metav1.NewTime(r.Clock.Now().Truncate(time.Second)))
 	} else {
 		result = r.reconcileConnection(ctx, conn)
 	}

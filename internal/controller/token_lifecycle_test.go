@@ -229,6 +229,9 @@ func TestSuspendStopsCallsAndKeepsTheSecret(t *testing.T) {
 	if h.secret("sales-token") == nil {
 		t.Error("the Secret was removed while suspended")
 	}
+	if c := h.condition("sales", v1alpha1.ConditionReady); c.Reason != v1alpha1.ReasonSuspended || !strings.Contains(c.Message, "sales-token") {
+		t.Errorf("Ready = %s/%s (%s), want the Suspended reason naming the Secret", c.Status, c.Reason, c.Message)
+	}
 }
 
 func TestRequestedAtAnnotationForcesARefresh(t *testing.T) {
