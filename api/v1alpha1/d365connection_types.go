@@ -122,7 +122,9 @@ type D365ConnectionStatus struct {
 	// +optional
 	NextRefreshTime *metav1.Time `json:"nextRefreshTime,omitempty"`
 
-	// LastHealthCheckTime is when WhoAmI last ran.
+	// LastHealthCheckTime is when WhoAmI last ran with a new token or changed its outcome.
+	// Passing checks in between are not written, so a healthy connection causes no API
+	// writes at rest; the Healthy condition always holds the current outcome.
 	// +optional
 	LastHealthCheckTime *metav1.Time `json:"lastHealthCheckTime,omitempty"`
 

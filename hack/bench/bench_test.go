@@ -9,14 +9,14 @@ import (
 	"time"
 )
 
-// TestBenchmarkSmoke runs the whole benchmark small (20 connections, 2 identities, 24 s
+// TestBenchmarkSmoke runs the whole benchmark small (20 connections, 2 identities, 30 s
 // tokens) and asserts the operator's behaviour, never its timings: every connection Ready,
 // one token request per (identity, resource) per token, one discovery per environment,
 // no writes at rest, and every token replaced before it expired.
 func TestBenchmarkSmoke(t *testing.T) {
 	o := defaultOptions()
 	o.Connections, o.Identities, o.PerNamespace = 20, 2, 10
-	o.TokenLifetime = 24 * time.Second
+	o.TokenLifetime = 30 * time.Second
 	o.Bucket, o.Settle = time.Second, time.Second
 	o.ReadyTimeout, o.Timeout = 45*time.Second, 3*time.Minute
 	o.Out = filepath.Join(t.TempDir(), "bench.json")
@@ -60,6 +60,10 @@ func TestBenchmarkSmoke(t *testing.T) {
 	if wave, _ := phaseNamed(r, phaseWave); wave.TokenRequestsPerPairMax > 1 {
 		t.Errorf("refresh wave: %.2f token requests for the worst (identity, resource), want at most 1",
 			wave.TokenRequestsPerPairMax)
+	}
+	if pt := r.PerToken; pt.SecretWritesRefreshMax > 1 || pt.StatusWritesRefreshMax > 1 {
+		t.Errorf("per refresh: up to %d Secret writes and %d status writes for one connection, want at most 1 each",
+			pt.SecretWritesRefreshMax, pt.StatusWritesRefreshMax)
 	}
 	if s := table.String(); !strings.Contains(s, "PASS") {
 		t.Errorf("the table shows no target verdicts:\n%s", s)

@@ -177,12 +177,15 @@ func controlPlaneBetween(a, b sampleSet) *controlPlaneMetrics {
 	m := &controlPlaneMetrics{RequestLatencyMs: map[string]float64{}, Requests: map[string]float64{}}
 	for _, res := range []string{"d365connections", "secrets", "events"} {
 		match := map[string]string{"resource": res}
+		// Watches are long-running: their "latency" is how long they stayed open.
 		for verb, v := range meanBetween(a, b, "apiserver_request_duration_seconds", match, "verb") {
-			m.RequestLatencyMs[res+" "+verb] = v
+			if verb != "WATCH" {
+				m.RequestLatencyMs[res+" "+verb] = v
+			}
 		}
 		before, after := a.sum("apiserver_request_total", match, "verb"), b.sum("apiserver_request_total", match, "verb")
 		for verb, v := range after {
-			if d := v - before[verb]; d > 0 {
+			if d := v - before[verb]; d > 0 && verb != "WATCH" {
 				m.Requests[res+" "+verb] = d
 			}
 		}

@@ -70,6 +70,7 @@ type D365ConnectionReconciler struct {
 	secrets     *referencedSecretData
 	discoveries *discoveries
 	retries     retryCounter
+	healthRuns  healthRuns
 }
 
 // New builds the reconciler.
@@ -83,6 +84,7 @@ func New(d Dependencies) *D365ConnectionReconciler {
 		secrets:      newReferencedSecretData(d.SecretMetadata, d.APIReader),
 		discoveries:  newDiscoveries(),
 		retries:      retryCounter{attempts: map[types.NamespacedName]int{}},
+		healthRuns:   healthRuns{last: map[types.NamespacedName]time.Time{}},
 	}
 }
 
@@ -100,6 +102,7 @@ func (r *D365ConnectionReconciler) Reconcile(ctx context.Context, req reconcile.
 			// The output Secret goes with it (owner reference); drop what we kept.
 			forgetSchedule(req.Namespace, req.Name)
 			r.retries.reset(req.NamespacedName)
+			r.healthRuns.forget(req.NamespacedName)
 			return reconcile.Result{}, nil
 		}
 		return reconcile.Result{}, err
@@ -214,8 +217,14 @@ func (r *D365ConnectionReconciler) ensureToken(ctx context.Context, conn *v1alph
 
 	// A token another connection with the same identity just obtained is reused when it
 	// is not itself due for refresh: one token request per identity per refresh.
+	// Times are compared at the second, as they round-trip through the Secret; the token
+	// being replaced is never taken as its own replacement.
 	accept := func(t entra.Token) bool {
-		return !forced && now.Before(planRefresh(t.IssuedAt, t.ExpiresOn, refreshBefore, jitter).At)
+		issued, expires := t.IssuedAt.Truncate(time.Second), t.ExpiresOn.Truncate(time.Second)
+		if forced || (stored != nil && !issued.After(stored.IssuedAt)) {
+			return false
+		}
+		return now.Before(planRefresh(issued, expires, refreshBefore, jitter).At)
 	}
 	tok, err := r.Tokens.Acquire(ctx, id, auth.Resource, accept)
 	if err != nil {

@@ -2,9 +2,11 @@ package controller
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	v1alpha1 "github.com/d365-operator/d365-operator/api/v1alpha1"
 	"github.com/d365-operator/d365-operator/internal/dataverse"
@@ -33,7 +35,8 @@ func (r *D365ConnectionReconciler) checkHealth(ctx context.Context, conn *v1alph
 	// A failing check is retried sooner than the interval (at most a minute after the
 	// last one), so that fixing the application user shows up quickly.
 	healthy := conditionTrue(conn, v1alpha1.ConditionHealthy)
-	if last := conn.Status.LastHealthCheckTime; !newToken && last != nil {
+	key := types.NamespacedName{Namespace: conn.Namespace, Name: conn.Name}
+	if last := r.healthRuns.lastRun(key, conn.Status.LastHealthCheckTime); !newToken && !last.IsZero() {
 		due := last.Add(interval)
 		if !healthy {
 			due = last.Add(min(interval, time.Minute))
@@ -49,8 +52,9 @@ func (r *D365ConnectionReconciler) checkHealth(ctx context.Context, conn *v1alph
 
 	start := time.Now()
 	who, err := r.Environments.WhoAmI(ctx, envURL, accessToken)
-	conn.Status.LastHealthCheckTime = &mnow
+	r.healthRuns.record(key, now)
 	if err != nil {
+		conn.Status.LastHealthCheckTime = &mnow
 		failed := classify(err, v1alpha1.ReasonWhoAmIFailed)
 		recordWhoAmI(failed.Reason, time.Since(start))
 		setCondition(conn, mnow, v1alpha1.ConditionHealthy, metav1.ConditionFalse, failed.Reason, failed.Message)
@@ -61,7 +65,15 @@ func (r *D365ConnectionReconciler) checkHealth(ctx context.Context, conn *v1alph
 		return next, failed
 	}
 	recordWhoAmI(v1alpha1.ReasonWhoAmISucceeded, time.Since(start))
-	conn.Status.Identity = &v1alpha1.Identity{UserID: who.UserID, BusinessUnitID: who.BusinessUnitID, OrganizationID: who.OrganizationID}
+	identity := &v1alpha1.Identity{UserID: who.UserID, BusinessUnitID: who.BusinessUnitID, OrganizationID: who.OrganizationID}
+	// A passing check that changes nothing is not written: a healthy connection causes no
+	// API writes at rest. The time is recorded with a new token (written anyway) or a change.
+	same := healthy && findCondition(conn, v1alpha1.ConditionHealthy).Reason == v1alpha1.ReasonWhoAmISucceeded &&
+		conn.Status.Identity != nil && *conn.Status.Identity == *identity
+	if newToken || !same || conn.Status.LastHealthCheckTime == nil {
+		conn.Status.LastHealthCheckTime = &mnow
+	}
+	conn.Status.Identity = identity
 	setCondition(conn, mnow, v1alpha1.ConditionHealthy, metav1.ConditionTrue, v1alpha1.ReasonWhoAmISucceeded,
 		"WhoAmI succeeded as application user "+who.UserID)
 	return now.Add(interval), nil
@@ -78,4 +90,34 @@ func findCondition(conn *v1alpha1.D365Connection, typ string) *metav1.Condition 
 
 func conditionTrue(conn *v1alpha1.D365Connection, typ string) bool {
 	return findCondition(conn, typ).Status == metav1.ConditionTrue
+}
+
+// healthRuns remembers when WhoAmI last ran per connection, since a passing check is not
+// written to the status. After a restart the status time (written with each new token or
+// change of outcome) is the fallback.
+type healthRuns struct {
+	mu   sync.Mutex
+	last map[types.NamespacedName]time.Time
+}
+
+func (h *healthRuns) lastRun(key types.NamespacedName, recorded *metav1.Time) time.Time {
+	h.mu.Lock()
+	t := h.last[key]
+	h.mu.Unlock()
+	if recorded != nil && recorded.After(t) {
+		return recorded.Time
+	}
+	return t
+}
+
+func (h *healthRuns) record(key types.NamespacedName, at time.Time) {
+	h.mu.Lock()
+	h.last[key] = at
+	h.mu.Unlock()
+}
+
+func (h *healthRuns) forget(key types.NamespacedName) {
+	h.mu.Lock()
+	delete(h.last, key)
+	h.mu.Unlock()
 }

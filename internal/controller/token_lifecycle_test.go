@@ -284,3 +284,61 @@ func TestRotatedClientSecretIsUsed(t *testing.T) {
 		t.Errorf("%d token requests, want a new token minted with the rotated secret", n)
 	}
 }
+
+func TestHealthChecksAtRestCallWhoAmIWithoutWriting(t *testing.T) {
+	h := newHarness(t)
+	h.appSecret(clientSecret)
+	h.connection("sales")
+	h.reconcile("sales")
+	conn := h.get("sales")
+	whoAmI := func() int {
+		return h.sim.CountRequests(func(r simulator.Request) bool { return strings.HasSuffix(r.Path, "/WhoAmI") })
+	}
+
+	h.advanceTo(epoch.Add(defaultHealthInterval + time.Second))
+	res := h.reconcile("sales")
+
+	if n := whoAmI(); n != 2 {
+		t.Errorf("%d WhoAmI calls, want one more after the interval", n)
+	}
+	if got := h.get("sales"); got.ResourceVersion != conn.ResourceVersion {
+		t.Error("a passing health check that changed nothing wrote the status")
+	}
+	if res.RequeueAfter != defaultHealthInterval {
+		t.Errorf("requeued after %v, want the next check in %v", res.RequeueAfter, defaultHealthInterval)
+	}
+	// Still failing the other way round: a change of outcome is written at once.
+	h.sim.RemoveApplicationUser(envHost, clientID)
+	h.advanceTo(epoch.Add(2*defaultHealthInterval + 2*time.Second))
+	h.reconcile("sales")
+	if c := h.condition("sales", v1alpha1.ConditionHealthy); c.Reason != v1alpha1.ReasonApplicationUserNotFound {
+		t.Errorf("Healthy reason %s, want ApplicationUserNotFound", c.Reason)
+	}
+}
+
+func TestARefreshWritesTheStatusOnce(t *testing.T) {
+	h := newHarness(t)
+	h.appSecret(clientSecret)
+	h.connection("sales")
+	// Sub-second times, as with a real clock: the Secret keeps whole seconds, the token
+	// provider does not, and the refresh must not take the old token for a new one.
+	h.advanceTo(epoch.Add(999 * time.Millisecond))
+	h.reconcile("sales")
+	before := h.get("sales")
+
+	h.advanceTo(before.Status.NextRefreshTime.Time)
+	res := h.reconcile("sales")
+	after := h.get("sales")
+	h.advanceTo(h.clock.Now().Add(res.RequeueAfter))
+	h.reconcile("sales")
+
+	if n := h.tokenRequests(); n != 2 {
+		t.Errorf("%d token requests, want 2", n)
+	}
+	if got := h.get("sales"); got.ResourceVersion != after.ResourceVersion {
+		t.Error("the status was written again after the refresh")
+	}
+	if res.RequeueAfter < time.Minute {
+		t.Errorf("requeued after %v: the refresh did not complete in one reconcile", res.RequeueAfter)
+	}
+}
