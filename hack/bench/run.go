@@ -87,7 +87,7 @@ func run(ctx context.Context, o options, progress io.Writer) (rep *report, err e
 // setUp builds and starts everything, and creates the namespaces and credential Secrets.
 func (b *bench) setUp(ctx, bg context.Context) error {
 	var err error
-	if b.root, err = repoRoot(); err != nil {
+	if b.root, err = testenv.RepoRoot(); err != nil {
 		return err
 	}
 	if b.o.Out == "" {
@@ -240,22 +240,4 @@ func freeLoopbackAddr() (string, error) {
 	}
 	defer func() { _ = l.Close() }()
 	return l.Addr().String(), nil
-}
-
-// repoRoot walks up from the working directory to the module's go.mod.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory; run the benchmark from the repository")
-		}
-		dir = parent
-	}
 }

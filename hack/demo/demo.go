@@ -69,7 +69,7 @@ func newFiles(dir string) files {
 // opts.Exit it then returns, otherwise it runs until ctx ends. Every process it started is
 // stopped before it returns, whatever the path.
 func run(ctx context.Context, opts Options) (err error) {
-	root, err := repoRoot()
+	root, err := testenv.RepoRoot()
 	if err != nil {
 		return err
 	}
@@ -205,23 +205,4 @@ func (t *teardown) run() error {
 	}
 	t.steps = nil
 	return errors.Join(errs...)
-}
-
-// repoRoot walks up from the working directory to go.mod: the demo builds ./cmd and reads
-// config/ from there, and testenv finds the CRDs the same way.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory; run the demo from inside the repository (make demo)")
-		}
-		dir = parent
-	}
 }

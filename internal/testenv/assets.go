@@ -14,8 +14,9 @@ import (
 // this machine has not yet.
 const assetsScript = "hack/envtest-assets.sh"
 
-// repoRoot walks up from the working directory (a test's package directory) to go.mod.
-func repoRoot() (string, error) {
+// RepoRoot walks up from the working directory (a test's package directory, or wherever
+// the demo or the benchmark was started inside the repository) to go.mod.
+func RepoRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", fmt.Errorf("testenv: working directory: %w", err)
@@ -26,7 +27,7 @@ func repoRoot() (string, error) {
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", errors.New("testenv: no go.mod above the working directory; run the tests from inside the repository")
+			return "", errors.New("testenv: no go.mod above the working directory; run from inside the repository")
 		}
 		dir = parent
 	}

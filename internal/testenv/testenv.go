@@ -47,7 +47,7 @@ type Env struct {
 // Start builds or finds the control plane binaries, starts kube-apiserver and etcd, installs
 // the CRDs from <repo root>/config/crd/bases and writes a kubeconfig for kubectl.
 func Start() (*Env, error) {
-	root, err := repoRoot()
+	root, err := RepoRoot()
 	if err != nil {
 		return nil, err
 	}
