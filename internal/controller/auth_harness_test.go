@@ -149,16 +149,7 @@ func (a *authHarness) addSecret(s string) {
 // kind (access token, ServiceAccount token, client assertion) in logs, events or status.
 func (a *authHarness) assertNoCredentials() {
 	a.t.Helper()
-	var hay strings.Builder
-	hay.WriteString(a.logs.String())
-	hay.WriteString(a.events.String())
-	var list v1alpha1.D365ConnectionList
-	if err := env.Client.List(a.ctx, &list); err == nil {
-		for _, c := range list.Items {
-			fmt.Fprintf(&hay, "%+v\n", c.Status)
-		}
-	}
-	all := hay.String()
+	all := a.observable()
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, s := range a.secrets {

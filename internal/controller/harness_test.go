@@ -195,16 +195,7 @@ func (h *harness) advanceTo(t time.Time) { h.clock.SetTime(t) }
 // logs, events, or any connection's status.
 func (h *harness) assertNoLeaks() {
 	h.t.Helper()
-	var haystack strings.Builder
-	haystack.WriteString(h.logs.String())
-	haystack.WriteString(h.events.String())
-	var list v1alpha1.D365ConnectionList
-	if err := env.Client.List(h.ctx, &list); err == nil {
-		for _, c := range list.Items {
-			fmt.Fprintf(&haystack, "%+v\n", c.Status)
-		}
-	}
-	all := haystack.String()
+	all := h.observable()
 	if strings.Contains(all, clientSecret) || strings.Contains(all, "rotated-"+clientSecret) {
 		h.t.Errorf("a client secret appears in logs, events or status")
 	}
@@ -216,6 +207,21 @@ func (h *harness) assertNoLeaks() {
 			}
 		}
 	}
+}
+
+// observable is what users and log readers see: captured logs, events, and every
+// connection's status.
+func (h *harness) observable() string {
+	var b strings.Builder
+	b.WriteString(h.logs.String())
+	b.WriteString(h.events.String())
+	var list v1alpha1.D365ConnectionList
+	if err := env.Client.List(h.ctx, &list); err == nil {
+		for _, c := range list.Items {
+			fmt.Fprintf(&b, "%+v\n", c.Status)
+		}
+	}
+	return b.String()
 }
 
 type clientObject = interface {
