@@ -34,7 +34,7 @@ type Options struct {
 	// Dir receives the kubeconfig, the simulator's CA, the operator binary and its log;
 	// default <repository>/.demo.
 	Dir string
-	// Exit makes run return after the first Ready instead of waiting for ctx to end.
+	// Exit makes run return once every connection is Ready instead of waiting for ctx to end.
 	Exit bool
 	// Timeout bounds the wait for Ready; default defaultTimeout.
 	Timeout time.Duration
@@ -143,7 +143,7 @@ func run(ctx context.Context, opts Options) (err error) {
 	}
 	td.add("Stopping the operator", op.stop)
 
-	conns, err := applySamples(ctx, env.Client, root, demoNamespace, say)
+	conns, err := applySamples(ctx, env.Client, sim, root, demoNamespace, say)
 	if err != nil {
 		return err
 	}

@@ -58,13 +58,15 @@ func runDemo(t *testing.T, namespaced bool) {
 	if err != nil {
 		t.Fatalf("the demo failed: %v\noutput:\n%s\noperator log:\n%s", err, out.String(), operatorLog(t, opts.Dir, tokens))
 	}
-	if len(tokens) == 0 {
-		t.Fatal("no output Secret held an access token after Ready")
+	if len(tokens) != len(demoSamples) {
+		t.Fatalf("%d output Secrets held an access token after Ready, want one per sample (%d)",
+			len(tokens), len(demoSamples))
 	}
 
 	text := out.String()
 	wants := []string{
-		"d365connection-clientsecret", "True", "https://contoso.crm.dynamics.com", "WhoAmISucceeded",
+		"d365connection-clientsecret", "d365connection-clientcertificate", "d365connection-usernamepassword",
+		"True", "https://contoso.crm.dynamics.com", "WhoAmISucceeded",
 		"access_token", "web_api_url",
 	}
 	for _, want := range wants {
