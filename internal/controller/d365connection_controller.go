@@ -25,8 +25,9 @@ import (
 	"github.com/d365-operator/d365-operator/internal/entra"
 )
 
-// TokenProvider acquires tokens (entra.Provider); accept decides whether a token it
-// already holds for the same identity and resource is fresh enough to reuse.
+// TokenProvider acquires tokens (entra.Provider), with times in whole seconds; accept
+// decides whether a token it already holds for the same identity and resource is fresh
+// enough to reuse.
 type TokenProvider interface {
 	Acquire(ctx context.Context, id entra.Identity, resource string, accept func(entra.Token) bool) (entra.Token, error)
 }
@@ -145,7 +146,9 @@ func (r *D365ConnectionReconciler) reconcileConnection(ctx context.Context, conn
 		if state.token.AccessToken != "" && now.Before(state.token.ExpiresOn) {
 			message += fmt.Sprintf(". The token in Secret %q stays valid until %s", name, state.token.ExpiresOn.UTC().Format(time.RFC3339))
 		}
-		failed = &stepError{Reason: failed.Reason, Message: message, Terminal: failed.Terminal, RetryAfter: failed.RetryAfter}
+		withExpiry := *failed
+		withExpiry.Message = message
+		failed = &withExpiry
 		setCondition(conn, mnow, v1alpha1.ConditionAuthenticated, metav1.ConditionFalse, failed.Reason, failed.Message)
 		summarize(conn, mnow, failed, "")
 		log.FromContext(ctx).Info("Connection not ready", "reason", failed.Reason, "terminal", failed.Terminal)
@@ -217,14 +220,12 @@ func (r *D365ConnectionReconciler) ensureToken(ctx context.Context, conn *v1alph
 
 	// A token another connection with the same identity just obtained is reused when it
 	// is not itself due for refresh: one token request per identity per refresh.
-	// Times are compared at the second, as they round-trip through the Secret; the token
-	// being replaced is never taken as its own replacement.
+	// The token being replaced is never taken as its own replacement.
 	accept := func(t entra.Token) bool {
-		issued, expires := t.IssuedAt.Truncate(time.Second), t.ExpiresOn.Truncate(time.Second)
-		if forced || (stored != nil && !issued.After(stored.IssuedAt)) {
+		if forced || (stored != nil && !t.IssuedAt.After(stored.IssuedAt)) {
 			return false
 		}
-		return now.Before(planRefresh(issued, expires, refreshBefore, jitter).At)
+		return now.Before(planRefresh(t.IssuedAt, t.ExpiresOn, refreshBefore, jitter).At)
 	}
 	tok, err := r.Tokens.Acquire(ctx, id, auth.Resource, accept)
 	if err != nil {
@@ -237,8 +238,6 @@ func (r *D365ConnectionReconciler) ensureToken(ctx context.Context, conn *v1alph
 		recordAcquisition(failed)
 		return state, failed
 	}
-	// Times to the second: they round-trip through the Secret and the status unchanged.
-	tok.IssuedAt, tok.ExpiresOn = tok.IssuedAt.Truncate(time.Second), tok.ExpiresOn.Truncate(time.Second)
 	if failed := r.writeTarget(ctx, conn, existing, name, envURL, idHash, tok); failed != nil {
 		return state, failed
 	}

@@ -78,7 +78,7 @@ func parseAuthority(raw string) (*url.URL, string, error) {
 type Token struct {
 	// AccessToken is the bare JWT. Never log it.
 	AccessToken string
-	// IssuedAt is when the provider received the token.
+	// IssuedAt is when the provider received the token, rounded down to the second.
 	IssuedAt time.Time
 	// ExpiresOn is IssuedAt plus the lifetime Entra ID granted, in whole seconds.
 	ExpiresOn time.Time

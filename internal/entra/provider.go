@@ -215,7 +215,9 @@ func (p *Provider) fetch(ctx context.Context, key, authority string, id Identity
 	// microseconds before `received`, so rounding up recovers expires_in exactly.
 	lifetime := res.ExpiresOn.Sub(received)
 	lifetime = max(0, (lifetime + time.Second - 1).Truncate(time.Second))
-	now := p.clock.Now()
+	// Whole seconds (the receipt time rounded down, so never later than the truth): the
+	// times round-trip unchanged through the Secret's RFC 3339 values and the status.
+	now := p.clock.Now().Truncate(time.Second)
 	tok := Token{AccessToken: res.AccessToken, IssuedAt: now, ExpiresOn: now.Add(lifetime)}
 
 	p.mu.Lock()

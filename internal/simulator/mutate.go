@@ -3,6 +3,7 @@ package simulator
 import (
 	"crypto/x509"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -160,27 +161,17 @@ func (s *Server) AddApplicationUser(envHost string, u ApplicationUser) {
 		u.UserID = derivedGUID("systemuser", strings.ToLower(envHost), u.ClientID)
 	}
 	s.world.updateEnvironment(envHost, func(e *Environment) {
-		users := []ApplicationUser{u}
-		for _, x := range e.ApplicationUsers {
-			if x.ClientID != u.ClientID {
-				users = append(users, x)
-			}
-		}
-		e.ApplicationUsers = users
+		e.ApplicationUsers = append([]ApplicationUser{u},
+			slices.DeleteFunc(slices.Clone(e.ApplicationUsers), func(x ApplicationUser) bool { return x.ClientID == u.ClientID })...)
 	})
 }
 
 // RemoveApplicationUser removes an app's application user from an environment; its
 // tokens then get 403 0x80072560.
 func (s *Server) RemoveApplicationUser(envHost, clientID string) {
+	clientID = strings.ToLower(clientID)
 	s.world.updateEnvironment(envHost, func(e *Environment) {
-		var users []ApplicationUser
-		for _, x := range e.ApplicationUsers {
-			if x.ClientID != strings.ToLower(clientID) {
-				users = append(users, x)
-			}
-		}
-		e.ApplicationUsers = users
+		e.ApplicationUsers = slices.DeleteFunc(slices.Clone(e.ApplicationUsers), func(x ApplicationUser) bool { return x.ClientID == clientID })
 	})
 }
 
@@ -191,26 +182,16 @@ func (s *Server) AddEnvironmentUser(envHost string, u EnvironmentUser) {
 		u.UserID = derivedGUID("systemuser", strings.ToLower(envHost), u.ObjectID)
 	}
 	s.world.updateEnvironment(envHost, func(e *Environment) {
-		users := []EnvironmentUser{u}
-		for _, x := range e.Users {
-			if x.ObjectID != u.ObjectID {
-				users = append(users, x)
-			}
-		}
-		e.Users = users
+		e.Users = append([]EnvironmentUser{u},
+			slices.DeleteFunc(slices.Clone(e.Users), func(x EnvironmentUser) bool { return x.ObjectID == u.ObjectID })...)
 	})
 }
 
 // RemoveEnvironmentUser removes a user (by Entra object id) from an environment.
 func (s *Server) RemoveEnvironmentUser(envHost, objectID string) {
+	objectID = strings.ToLower(objectID)
 	s.world.updateEnvironment(envHost, func(e *Environment) {
-		var users []EnvironmentUser
-		for _, x := range e.Users {
-			if x.ObjectID != strings.ToLower(objectID) {
-				users = append(users, x)
-			}
-		}
-		e.Users = users
+		e.Users = slices.DeleteFunc(slices.Clone(e.Users), func(x EnvironmentUser) bool { return x.ObjectID == objectID })
 	})
 }
 
