@@ -99,6 +99,21 @@ func createConnections(ctx context.Context, c client.Client, o options, w world,
 // The first error stops the remaining creates.
 func createAll(ctx context.Context, c client.Client, workers, n int,
 	obj func(int) client.Object, started func(int, time.Time)) (time.Duration, error) {
+	return forEach(ctx, workers, n, func(ctx context.Context, i int) error {
+		o := obj(i)
+		if started != nil {
+			started(i, time.Now())
+		}
+		if err := c.Create(ctx, o); err != nil {
+			return fmt.Errorf("creating %s/%s: %w", o.GetNamespace(), o.GetName(), err)
+		}
+		return nil
+	})
+}
+
+// forEach runs do(0..n-1) with the given parallelism and returns the wall time taken.
+// The first error stops the remaining calls.
+func forEach(ctx context.Context, workers, n int, do func(context.Context, int) error) (time.Duration, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	begin := time.Now()
@@ -113,13 +128,9 @@ func createAll(ctx context.Context, c client.Client, workers, n int,
 				if i >= n || ctx.Err() != nil {
 					return
 				}
-				o := obj(i)
-				if started != nil {
-					started(i, time.Now())
-				}
-				if err := c.Create(ctx, o); err != nil {
+				if err := do(ctx, i); err != nil {
 					once.Do(func() {
-						firstErr = fmt.Errorf("creating %s/%s: %w", o.GetNamespace(), o.GetName(), err)
+						firstErr = err
 						cancel()
 					})
 					return

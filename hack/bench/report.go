@@ -19,9 +19,11 @@ type report struct {
 	// PerToken counts writes and token requests per token generation, over the whole run.
 	PerToken generationFigures `json:"perToken"`
 	Wave     *waveFigures      `json:"wave,omitempty"`
-	Targets  []target          `json:"targets"`
-	Notes    []string          `json:"notes,omitempty"`
-	Files    []string          `json:"files,omitempty"`
+	// Floor is the control plane's least cost per connection (-floor).
+	Floor   *floorFigures `json:"floor,omitempty"`
+	Targets []target      `json:"targets"`
+	Notes   []string      `json:"notes,omitempty"`
+	Files   []string      `json:"files,omitempty"`
 
 	outPath string
 }
@@ -120,8 +122,8 @@ type target struct {
 	Pass   bool   `json:"pass"`
 }
 
-// report computes the figures from what the run observed.
-func (b *bench) report() *report {
+// report computes the figures from what the run observed, and the floor if measured.
+func (b *bench) report(floor *floorFigures) *report {
 	conns, secrets, writes, notes := b.tracker.snapshot()
 	log := b.sim.Requests()
 	r := &report{
@@ -130,6 +132,7 @@ func (b *bench) report() *report {
 		Machine:  machineInfo{CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), Kernel: kernel(), Started: b.started},
 		Notes:    notes,
 		Files:    append([]string{b.op.logPath}, b.profiler.saved()...),
+		Floor:    floor,
 		outPath:  b.o.Out,
 	}
 	r.Ready = readyFiguresOf(conns, b.o.Connections, b.phases)
@@ -183,7 +186,7 @@ func redactArgs(args []string) []string {
 		}
 		out = append(out, a)
 	}
-	return append(out, "--kubeconfig=<control plane>", "--host-alias=<each simulator host>=127.0.0.1:<port>")
+	return append(out, "--kubeconfig=<its ServiceAccount, bound to config/rbac/role.yaml>", "--host-alias=<each simulator host>=127.0.0.1:<port>")
 }
 
 func kernel() string {

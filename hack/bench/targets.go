@@ -45,6 +45,9 @@ func targetsOf(o options, r *report) []target {
 	budget := readyBudget(o.Connections)
 	allReady := r.Ready.Ready == r.Ready.Of
 	figure := fmt.Sprintf("%.2f s", r.Ready.AllReadySeconds)
+	if r.Floor != nil {
+		figure += fmt.Sprintf(" (floor %.1f s)", r.Floor.Seconds)
+	}
 	if !allReady {
 		figure = fmt.Sprintf("%d of %d Ready", r.Ready.Ready, r.Ready.Of)
 	}

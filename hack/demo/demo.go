@@ -132,7 +132,7 @@ func run(ctx context.Context, opts Options) (err error) {
 	if opts.namespaced {
 		watch = demoNamespace
 	}
-	if err := grantOperator(ctx, env, root, watch, f.operatorKubeconfig); err != nil {
+	if err := grantOperator(ctx, env, watch, f.operatorKubeconfig); err != nil {
 		return err
 	}
 	td.add("Removing "+f.operatorKubeconfig, func() error { return os.Remove(f.operatorKubeconfig) })

@@ -72,6 +72,7 @@ type D365ConnectionReconciler struct {
 	discoveries *discoveries
 	retries     retryCounter
 	healthRuns  healthRuns
+	whoAmIs     *whoAmIs
 }
 
 // New builds the reconciler.
@@ -86,6 +87,7 @@ func New(d Dependencies) *D365ConnectionReconciler {
 		discoveries:  newDiscoveries(),
 		retries:      retryCounter{attempts: map[types.NamespacedName]int{}},
 		healthRuns:   healthRuns{last: map[types.NamespacedName]time.Time{}},
+		whoAmIs:      newWhoAmIs(),
 	}
 }
 

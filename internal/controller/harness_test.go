@@ -183,6 +183,11 @@ func (h *harness) tokenRequests() int {
 	})
 }
 
+// whoAmIRequests counts WhoAmI calls that reached the simulator.
+func (h *harness) whoAmIRequests() int {
+	return h.sim.CountRequests(func(r simulator.Request) bool { return strings.HasSuffix(r.Path, "/WhoAmI") })
+}
+
 // requestsTo counts requests to a host.
 func (h *harness) requestsTo(host string) int {
 	return h.sim.CountRequests(func(r simulator.Request) bool { return r.Host == host })

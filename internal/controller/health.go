@@ -13,7 +13,8 @@ import (
 )
 
 // checkHealth runs WhoAmI when a new token was just issued or the interval has passed,
-// and sets the Healthy condition. It returns when the next check is due and the failure,
+// and sets the Healthy condition. Connections holding the same token share one call
+// (whoAmIs). It returns when the next check is due and the failure,
 // if any, that decides Ready.
 func (r *D365ConnectionReconciler) checkHealth(ctx context.Context, conn *v1alpha1.D365Connection, envURL, accessToken string, newToken bool, now time.Time) (time.Time, *stepError) {
 	mnow := metav1.NewTime(now)
@@ -50,13 +51,11 @@ func (r *D365ConnectionReconciler) checkHealth(ctx context.Context, conn *v1alph
 		}
 	}
 
-	start := time.Now()
-	who, err := r.Environments.WhoAmI(ctx, envURL, accessToken)
+	who, err := r.whoAmIs.check(ctx, r.Environments, envURL, accessToken, now)
 	r.healthRuns.record(key, now)
 	if err != nil {
 		conn.Status.LastHealthCheckTime = &mnow
 		failed := classify(err, v1alpha1.ReasonWhoAmIFailed)
-		recordWhoAmI(failed.Reason, time.Since(start))
 		setCondition(conn, mnow, v1alpha1.ConditionHealthy, metav1.ConditionFalse, failed.Reason, failed.Message)
 		next := now.Add(min(interval, time.Minute))
 		if failed.RetryAfter > 0 {
@@ -64,7 +63,6 @@ func (r *D365ConnectionReconciler) checkHealth(ctx context.Context, conn *v1alph
 		}
 		return next, failed
 	}
-	recordWhoAmI(v1alpha1.ReasonWhoAmISucceeded, time.Since(start))
 	identity := &v1alpha1.Identity{UserID: who.UserID, BusinessUnitID: who.BusinessUnitID, OrganizationID: who.OrganizationID}
 	// A passing check that changes nothing is not written: a healthy connection causes no
 	// API writes at rest. The time is recorded with a new token (written anyway) or a change.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 
+	"golang.org/x/sync/singleflight"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -23,6 +25,7 @@ type referencedSecretData struct {
 	metadata client.Reader
 	// reader reads the full Secret, uncached.
 	reader client.Reader
+	reads  singleflight.Group
 
 	mu      sync.Mutex
 	entries map[types.NamespacedName]secretDataEntry
@@ -51,15 +54,23 @@ func (s *referencedSecretData) get(ctx context.Context, key types.NamespacedName
 	if ok && entry.resourceVersion == meta.ResourceVersion {
 		return entry.data, nil
 	}
-	secret := &corev1.Secret{}
-	if err := s.reader.Get(ctx, key, secret); err != nil {
-		s.forget(key)
+	// Connections created together read their shared credential Secret once: the read is
+	// shared per resourceVersion, so a caller that saw a newer one never gets older data.
+	v, err, _ := s.reads.Do(key.String()+"@"+meta.ResourceVersion, func() (any, error) {
+		secret := &corev1.Secret{}
+		if err := s.reader.Get(ctx, key, secret); err != nil {
+			s.forget(key)
+			return nil, err
+		}
+		s.mu.Lock()
+		s.entries[key] = secretDataEntry{resourceVersion: secret.ResourceVersion, data: secret.Data}
+		s.mu.Unlock()
+		return secret.Data, nil
+	})
+	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	s.entries[key] = secretDataEntry{resourceVersion: secret.ResourceVersion, data: secret.Data}
-	s.mu.Unlock()
-	return secret.Data, nil
+	return v.(map[string][]byte), nil
 }
 
 // forget drops a Secret's data (deleted, or no longer readable).

@@ -178,6 +178,8 @@ func TestRestartDoesNotMintANewToken(t *testing.T) {
 	}
 }
 
+// Connections sharing an identity share its token and the WhoAmI that checks it: one token
+// request and one WhoAmI per token, however many connections hold it.
 func TestSharedIdentityMakesOneTokenRequest(t *testing.T) {
 	h := newHarness(t)
 	h.appSecret(clientSecret)
@@ -188,6 +190,14 @@ func TestSharedIdentityMakesOneTokenRequest(t *testing.T) {
 	}
 	if n := h.tokenRequests(); n != 1 {
 		t.Errorf("%d token requests for %d connections sharing one identity, want 1", n, len(names))
+	}
+	if n := h.whoAmIRequests(); n != 1 {
+		t.Errorf("%d WhoAmI calls for %d connections holding one token, want 1", n, len(names))
+	}
+	for _, n := range names {
+		if c := h.condition(n, v1alpha1.ConditionHealthy); c.Status != metav1.ConditionTrue || h.get(n).Status.Identity == nil {
+			t.Errorf("%s: Healthy = %s (%s), identity %v; want every connection told the shared answer", n, c.Status, c.Message, h.get(n).Status.Identity)
+		}
 	}
 	// At the latest refresh time of all, every connection has been refreshed with one request.
 	var latest time.Time
@@ -202,6 +212,9 @@ func TestSharedIdentityMakesOneTokenRequest(t *testing.T) {
 	}
 	if n := h.tokenRequests(); n != 2 {
 		t.Errorf("%d token requests after one refresh wave, want 2", n)
+	}
+	if n := h.whoAmIRequests(); n != 2 {
+		t.Errorf("%d WhoAmI calls after one refresh wave, want 2 (one per token)", n)
 	}
 }
 

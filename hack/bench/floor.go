@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1alpha1 "github.com/d365-operator/d365-operator/api/v1alpha1"
+)
+
+// The floor is what the control plane itself spends on N connections, however little the
+// operator does: each connection is created (by its owner), and the operator must make at
+// least one Secret create, one status write and one event (the first-token event) for it.
+// After the run, with the operator stopped, the benchmark repeats exactly those requests on
+// scratch copies of the run's first connection, its Secret and its event, and reads
+// kube-apiserver's and etcd's CPU around each kind. N times their sum, over the machine's
+// CPUs, is the least time N connections can take here even if the operator, the watches and
+// the simulator cost nothing: the figure "all Ready" is to be read against.
+
+const (
+	floorNamespace = "bench-floor"
+	// floorSamples bounds the requests of each kind (enough for a stable mean).
+	floorSamples = 500
+	// operatorFieldManager is the manager name the operator's writes carry, so that the
+	// scratch objects' managedFields are as large as the real ones.
+	operatorFieldManager = "d365-operator"
+)
+
+// floorFigures are the control plane's CPU per request kind and the time they bound.
+type floorFigures struct {
+	Samples int `json:"samples"`
+	// CPUMsPerRequest is kube-apiserver + etcd CPU per request, in milliseconds, by kind.
+	CPUMsPerRequest map[string]float64 `json:"cpuMsPerRequest"`
+	// CPUMsPerConnection is their sum: what one connection costs the control plane at least.
+	CPUMsPerConnection float64 `json:"cpuMsPerConnection"`
+	// Seconds is N connections' CPUMsPerConnection over all the machine's CPUs.
+	Seconds float64 `json:"seconds"`
+}
+
+// floorKinds are the request kinds in the order they are measured.
+var floorKinds = []string{"connection create", "status write", "Secret create", "event create"}
+
+// measureFloor stops the operator and measures the floor with copies of the first
+// connection's objects.
+func (b *bench) measureFloor(ctx context.Context) (*floorFigures, error) {
+	if err := b.op.stop(10 * time.Second); err != nil {
+		return nil, err
+	}
+	model, err := b.floorModel(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pids := childProcesses()
+	controlPlaneCPU := func() time.Duration {
+		var total time.Duration
+		for _, name := range []string{"kube-apiserver", "etcd"} {
+			if s, err := readProc(pids[name]); err == nil {
+				total += s.CPU
+			}
+		}
+		return total
+	}
+	if err := b.client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: floorNamespace}}); err != nil {
+		return nil, err
+	}
+	n := min(b.o.Connections, floorSamples)
+	b.logf("Measuring the control plane's floor: %d of each request the operator cannot avoid", n)
+
+	// The control plane's idle use is subtracted; watches finish within the settle time.
+	const settle = time.Second
+	idleFrom := controlPlaneCPU()
+	if err := sleepUntil(ctx, time.Now().Add(settle)); err != nil {
+		return nil, err
+	}
+	idle := controlPlaneCPU() - idleFrom
+
+	conns := make([]*v1alpha1.D365Connection, n)
+	steps := map[string]func(context.Context, int) error{
+		"connection create": func(ctx context.Context, i int) error {
+			conns[i] = &v1alpha1.D365Connection{
+				ObjectMeta: metav1.ObjectMeta{Namespace: floorNamespace, Name: fmt.Sprintf("f-%05d", i)},
+				Spec:       *model.conn.Spec.DeepCopy(),
+			}
+			return b.client.Create(ctx, conns[i])
+		},
+		"status write": func(ctx context.Context, i int) error {
+			base := conns[i].DeepCopy()
+			conns[i].Status = *model.conn.Status.DeepCopy()
+			return b.client.Status().Patch(ctx, conns[i], client.MergeFrom(base), client.FieldOwner(operatorFieldManager))
+		},
+		"Secret create": func(ctx context.Context, i int) error {
+			s := &corev1.Secret{
+				ObjectMeta: metav1.ObjectMeta{Namespace: floorNamespace, Name: conns[i].Name + "-token",
+					Labels: model.secret.Labels, Annotations: model.secret.Annotations,
+					OwnerReferences: []metav1.OwnerReference{ownerOf(conns[i])}},
+				Type: model.secret.Type,
+				Data: model.secret.Data,
+			}
+			return b.client.Create(ctx, s, client.FieldOwner(operatorFieldManager))
+		},
+		"event create": func(ctx context.Context, i int) error {
+			e := model.event.DeepCopy()
+			e.ObjectMeta = metav1.ObjectMeta{Namespace: floorNamespace, Name: fmt.Sprintf("%s.%x", conns[i].Name, time.Now().UnixNano())}
+			e.EventTime = metav1.NewMicroTime(time.Now())
+			e.Regarding = corev1.ObjectReference{APIVersion: v1alpha1.GroupVersion.String(), Kind: "D365Connection",
+				Namespace: floorNamespace, Name: conns[i].Name, UID: conns[i].UID, ResourceVersion: conns[i].ResourceVersion}
+			return b.client.Create(ctx, e, client.FieldOwner(operatorFieldManager))
+		},
+	}
+	f := &floorFigures{Samples: n, CPUMsPerRequest: map[string]float64{}}
+	for _, kind := range floorKinds {
+		from := controlPlaneCPU()
+		if _, err := forEach(ctx, b.o.CreateWorkers, n, steps[kind]); err != nil {
+			return nil, fmt.Errorf("floor, %s: %w", kind, err)
+		}
+		if err := sleepUntil(ctx, time.Now().Add(settle)); err != nil {
+			return nil, err
+		}
+		took := controlPlaneCPU() - from - idle
+		ms := float64(took) / float64(time.Millisecond) / float64(n)
+		f.CPUMsPerRequest[kind] = ms
+		f.CPUMsPerConnection += ms
+	}
+	f.Seconds = f.CPUMsPerConnection / 1000 * float64(b.o.Connections) / float64(runtime.NumCPU())
+	return f, nil
+}
+
+// floorModel is the run's first connection, its output Secret and its first-token event.
+type floorModel struct {
+	conn   v1alpha1.D365Connection
+	secret corev1.Secret
+	event  eventsv1.Event
+}
+
+func (b *bench) floorModel(ctx context.Context) (floorModel, error) {
+	var m floorModel
+	ns, name := b.o.connectionKey(0)
+	if err := b.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &m.conn); err != nil {
+		return m, err
+	}
+	if err := b.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: m.conn.Status.TargetSecretName}, &m.secret); err != nil {
+		return m, err
+	}
+	events := &eventsv1.EventList{}
+	if err := b.client.List(ctx, events, client.InNamespace(ns)); err != nil {
+		return m, err
+	}
+	for _, e := range events.Items {
+		if e.Regarding.Name == name && e.Reason == v1alpha1.ReasonTokenIssued {
+			m.event = e
+			return m, nil
+		}
+	}
+	return m, fmt.Errorf("no %s event for %s/%s", v1alpha1.ReasonTokenIssued, ns, name)
+}
+
+func ownerOf(conn *v1alpha1.D365Connection) metav1.OwnerReference {
+	yes := true
+	return metav1.OwnerReference{APIVersion: v1alpha1.GroupVersion.String(), Kind: "D365Connection",
+		Name: conn.Name, UID: conn.UID, Controller: &yes, BlockOwnerDeletion: &yes}
+}
