@@ -65,7 +65,9 @@ type TargetSpec struct {
 
 // HealthCheckSpec configures the WhoAmI health check.
 type HealthCheckSpec struct {
-	// Interval between WhoAmI calls. Default 5m.
+	// Interval between WhoAmI calls. Default 5m. Connections holding the same token for
+	// the same environment share one call (an answer stands for 30s), so that many
+	// connections of one application user do not spend its Dataverse request limits.
 	// +optional
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('30s') && duration(self) <= duration('24h')",message="healthCheck.interval must be between 30s and 24h"

@@ -106,7 +106,8 @@ func (b *bench) measureFloor(ctx context.Context) (*floorFigures, error) {
 		},
 		"event create": func(ctx context.Context, i int) error {
 			e := model.event.DeepCopy()
-			e.ObjectMeta = metav1.ObjectMeta{Namespace: floorNamespace, Name: fmt.Sprintf("%s.%x", conns[i].Name, time.Now().UnixNano())}
+			name := fmt.Sprintf("%s.%x", conns[i].Name, time.Now().UnixNano())
+			e.ObjectMeta = metav1.ObjectMeta{Namespace: floorNamespace, Name: name}
 			e.EventTime = metav1.NewMicroTime(time.Now())
 			e.Regarding = corev1.ObjectReference{APIVersion: v1alpha1.GroupVersion.String(), Kind: "D365Connection",
 				Namespace: floorNamespace, Name: conns[i].Name, UID: conns[i].UID, ResourceVersion: conns[i].ResourceVersion}
@@ -144,7 +145,8 @@ func (b *bench) floorModel(ctx context.Context) (floorModel, error) {
 	if err := b.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &m.conn); err != nil {
 		return m, err
 	}
-	if err := b.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: m.conn.Status.TargetSecretName}, &m.secret); err != nil {
+	secretKey := client.ObjectKey{Namespace: ns, Name: m.conn.Status.TargetSecretName}
+	if err := b.client.Get(ctx, secretKey, &m.secret); err != nil {
 		return m, err
 	}
 	events := &eventsv1.EventList{}

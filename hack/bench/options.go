@@ -97,7 +97,9 @@ func (o *options) bindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "bound on the whole run")
 	fs.IntVar(&o.CreateWorkers, "create-workers", o.CreateWorkers, "parallel creates by the benchmark itself")
 	fs.BoolVar(&o.SkipWave, "skip-wave", o.SkipWave, "stop after the rest phase, without waiting for the refresh wave")
-	fs.BoolVar(&o.Floor, "floor", o.Floor, "after the run, measure the control plane's CPU for the requests a connection cannot avoid, and the least time they allow")
+	fs.BoolVar(&o.Floor, "floor", o.Floor,
+		"after the run, measure the control plane's CPU for the requests a connection cannot avoid, "+
+			"and the least time they allow")
 	fs.Float64Var(&o.KubeAPIQPS, "kube-api-qps", o.KubeAPIQPS, "the operator's --kube-api-qps")
 	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", o.KubeAPIBurst, "the operator's --kube-api-burst")
 	fs.IntVar(&o.Concurrency, "concurrency", o.Concurrency, "the operator's --concurrency")

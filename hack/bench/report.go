@@ -186,7 +186,8 @@ func redactArgs(args []string) []string {
 		}
 		out = append(out, a)
 	}
-	return append(out, "--kubeconfig=<its ServiceAccount, bound to config/rbac/role.yaml>", "--host-alias=<each simulator host>=127.0.0.1:<port>")
+	return append(out, "--kubeconfig=<its ServiceAccount, bound to config/rbac/role.yaml>",
+		"--host-alias=<each simulator host>=127.0.0.1:<port>")
 }
 
 func kernel() string {

@@ -177,7 +177,8 @@ func (b *bench) startOperator(ctx context.Context, bin string) error {
 	// generated ClusterRole. Its requests then cost the API server what they cost in a
 	// cluster (RBAC, a cached token review), not what system:masters with a client
 	// certificate verified on every request costs.
-	kubeconfig, err := b.env.OperatorServiceAccountKubeconfig(ctx, operatorNamespace, operatorServiceAccount, b.o.Timeout+time.Hour)
+	kubeconfig, err := b.env.OperatorServiceAccountKubeconfig(ctx, operatorNamespace, operatorServiceAccount,
+		b.o.Timeout+time.Hour)
 	if err != nil {
 		return err
 	}

@@ -88,7 +88,8 @@ func printTable(out io.Writer, r *report) {
 		for _, kind := range floorKinds {
 			_, _ = fmt.Fprintf(out, " %s %.2f;", kind, f.CPUMsPerRequest[kind])
 		}
-		_, _ = fmt.Fprintf(out, " %.1f per connection: %d connections need %.1fs of all %d CPUs before the operator does anything\n",
+		_, _ = fmt.Fprintf(out,
+			" %.1f per connection: %d connections need %.1fs of all %d CPUs before the operator does anything\n",
 			f.CPUMsPerConnection, r.Ready.Of, f.Seconds, r.Machine.CPUs)
 	}
 	_, _ = fmt.Fprintf(out, "discovery requests by environment: %v\n", r.DiscoveryByEnvironment)
