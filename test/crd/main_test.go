@@ -5,7 +5,6 @@ package crd_test
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"testing"
 
@@ -23,22 +22,10 @@ var env *testenv.Env
 func TestMain(m *testing.M) {
 	// envtest logs through controller-runtime; nothing here needs its output.
 	logf.SetLogger(logr.Discard())
-
-	var err error
-	env, err = testenv.Start()
-	if err != nil {
-		// Fail, never skip: a missing control plane must not look like a passing suite.
-		fmt.Fprintf(os.Stderr, "crd tests: %v\n", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	if err := env.Stop(); err != nil {
-		fmt.Fprintf(os.Stderr, "crd tests: stopping the control plane: %v\n", err)
-		if code == 0 {
-			code = 1
-		}
-	}
-	os.Exit(code)
+	os.Exit(testenv.RunTests(m, "crd tests", func(e *testenv.Env) error {
+		env = e
+		return nil
+	}))
 }
 
 // newNamespace creates a namespace for one test, so tests never see each other's objects.

@@ -23,27 +23,10 @@ var env *testenv.Env
 
 func TestMain(m *testing.M) {
 	logf.SetLogger(logr.Discard())
-
-	var err error
-	env, err = testenv.Start()
-	if err != nil {
-		// Fail, never skip: a missing control plane must not look like a passing suite.
-		fmt.Fprintf(os.Stderr, "install tests: %v\n", err)
-		os.Exit(1)
-	}
-	code := 1
-	if err := setup(); err != nil {
-		fmt.Fprintf(os.Stderr, "install tests: %v\n", err)
-	} else {
-		code = m.Run()
-	}
-	if err := env.Stop(); err != nil {
-		fmt.Fprintf(os.Stderr, "install tests: stopping the control plane: %v\n", err)
-		if code == 0 {
-			code = 1
-		}
-	}
-	os.Exit(code)
+	os.Exit(testenv.RunTests(m, "install tests", func(e *testenv.Env) error {
+		env = e
+		return setup()
+	}))
 }
 
 // setup installs what a real cluster would already have: the Prometheus Operator's
