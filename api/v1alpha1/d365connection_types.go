@@ -80,8 +80,11 @@ type HealthCheckSpec struct {
 
 // D365ConnectionStatus reports how the connection stands.
 type D365ConnectionStatus struct {
-	// ObservedGeneration is the spec generation the status describes.
+	// ObservedGeneration is the spec generation the status describes. It reads 0 until
+	// the operator first writes the status, so that GitOps health checks (kstatus: Flux,
+	// cli-utils) see a connection nobody reconciled yet as in progress, not as current.
 	// +optional
+	// +kubebuilder:default=0
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
 	// Conditions: Ready summarizes Authenticated and Healthy; Reconciling and Stalled follow
@@ -164,7 +167,8 @@ type D365Connection struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
-	Spec   D365ConnectionSpec   `json:"spec"`
+	Spec D365ConnectionSpec `json:"spec"`
+	// +kubebuilder:default={}
 	Status D365ConnectionStatus `json:"status,omitempty"`
 }
 

@@ -25,11 +25,12 @@ var cases = []struct {
 	kstatus     status.Status
 }{
 	{
+		// As the API server returns it: the CRD defaults status.observedGeneration to 0
+		// (test/crd checks that), which kstatus reads as not yet observed.
 		name:       "just created, not yet seen by the operator",
-		object:     `{metadata: {generation: 1}, spec: {}}`,
+		object:     `{metadata: {generation: 1}, spec: {}, status: {observedGeneration: 0}}`,
 		argoStatus: "Progressing", argoMessage: "Waiting",
-		// kstatus cannot tell an empty status from a healthy one: see docs/gitops.md.
-		kstatus: status.CurrentStatus,
+		kstatus: status.InProgressStatus,
 	},
 	{
 		name: "ready",
