@@ -13,9 +13,9 @@ import (
 )
 
 // checkHealth runs WhoAmI when a new token was just issued or the interval has passed,
-// and sets the Healthy condition. Connections holding the same token share one call
-// (whoAmIs). It returns when the next check is due and the failure,
-// if any, that decides Ready.
+// and sets the Healthy condition; connections holding the same token share one call
+// (whoAmIs). It returns when the next check is due and the failure, if any, that decides
+// Ready.
 func (r *D365ConnectionReconciler) checkHealth(ctx context.Context, conn *v1alpha1.D365Connection, envURL, accessToken string, newToken bool, now time.Time) (time.Time, *stepError) {
 	mnow := metav1.NewTime(now)
 	hc := conn.Spec.HealthCheck
