@@ -66,9 +66,9 @@ func TestBenchmarkSmoke(t *testing.T) {
 			pt.SecretWritesRefreshMax, pt.StatusWritesRefreshMax)
 	}
 	// With 20 samples a kind's CPU is near /proc's 10 ms resolution: only the sum is checked.
-	if f := r.Floor; f == nil || f.Samples != o.Connections ||
-		len(f.CPUMsPerRequest) != len(floorKinds) || f.CPUMsPerConnection <= 0 {
-		t.Errorf("floor %+v, want each request kind measured %d times", f, o.Connections)
+	if f := r.RequestCosts; f == nil || f.Samples != o.Connections ||
+		len(f.CPUMsPerRequest) != len(requestKinds) || f.CPUMsPerConnection <= 0 {
+		t.Errorf("request costs %+v, want each request kind measured %d times", f, o.Connections)
 	}
 	if s := table.String(); !strings.Contains(s, "PASS") {
 		t.Errorf("the table shows no target verdicts:\n%s", s)

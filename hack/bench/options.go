@@ -36,8 +36,9 @@ type options struct {
 	CreateWorkers int `json:"createWorkers"`
 	// SkipWave stops after the rest phase (no refresh wave).
 	SkipWave bool `json:"skipWave,omitempty"`
-	// Floor measures, after the run, what the control plane spends per connection at least.
-	Floor bool `json:"floor"`
+	// RequestCosts measures, after the run, what the control plane spends on each request
+	// a connection cannot do without.
+	RequestCosts bool `json:"requestCosts"`
 
 	// Operator flags.
 	KubeAPIQPS   float64 `json:"kubeAPIQPS"`
@@ -74,7 +75,7 @@ func defaultOptions() options {
 		KubeAPIBurst:  1000,
 		Concurrency:   50,
 		Metrics:       true,
-		Floor:         true,
+		RequestCosts:  true,
 	}
 }
 
@@ -97,7 +98,7 @@ func (o *options) bindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "bound on the whole run")
 	fs.IntVar(&o.CreateWorkers, "create-workers", o.CreateWorkers, "parallel creates by the benchmark itself")
 	fs.BoolVar(&o.SkipWave, "skip-wave", o.SkipWave, "stop after the rest phase, without waiting for the refresh wave")
-	fs.BoolVar(&o.Floor, "floor", o.Floor,
+	fs.BoolVar(&o.RequestCosts, "request-costs", o.RequestCosts,
 		"after the run, measure the control plane's CPU for the requests a connection cannot avoid, "+
 			"and the least time they allow")
 	fs.Float64Var(&o.KubeAPIQPS, "kube-api-qps", o.KubeAPIQPS, "the operator's --kube-api-qps")

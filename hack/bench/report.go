@@ -19,11 +19,11 @@ type report struct {
 	// PerToken counts writes and token requests per token generation, over the whole run.
 	PerToken generationFigures `json:"perToken"`
 	Wave     *waveFigures      `json:"wave,omitempty"`
-	// Floor is the control plane's least cost per connection (-floor).
-	Floor   *floorFigures `json:"floor,omitempty"`
-	Targets []target      `json:"targets"`
-	Notes   []string      `json:"notes,omitempty"`
-	Files   []string      `json:"files,omitempty"`
+	// RequestCosts are the control plane's CPU per unavoidable request (-request-costs).
+	RequestCosts *requestCostFigures `json:"requestCosts,omitempty"`
+	Targets      []target            `json:"targets"`
+	Notes        []string            `json:"notes,omitempty"`
+	Files        []string            `json:"files,omitempty"`
 
 	outPath string
 }
@@ -51,6 +51,10 @@ type readyFigures struct {
 	P90Seconds      float64 `json:"p90Seconds"`
 	P99Seconds      float64 `json:"p99Seconds"`
 	MaxSeconds      float64 `json:"maxSeconds"`
+	// ControlPlaneSeconds is kube-apiserver's and etcd's CPU in the creation phase over all
+	// the machine's CPUs: how long the control plane alone kept every CPU busy, the least
+	// the run could have taken had the operator, the watches and the simulator been free.
+	ControlPlaneSeconds float64 `json:"controlPlaneSeconds"`
 }
 
 // phaseFigures are one phase's writes, requests and resource use.
@@ -122,23 +126,29 @@ type target struct {
 	Pass   bool   `json:"pass"`
 }
 
-// report computes the figures from what the run observed, and the floor if measured.
-func (b *bench) report(floor *floorFigures) *report {
+// report computes the figures from what the run observed, and the request costs if
+// measured.
+func (b *bench) report(costs *requestCostFigures) *report {
 	conns, secrets, writes, notes := b.tracker.snapshot()
 	log := b.sim.Requests()
 	r := &report{
-		Options:  b.o,
-		Operator: operatorInfo{Args: redactArgs(b.args)},
-		Machine:  machineInfo{CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), Kernel: kernel(), Started: b.started},
-		Notes:    notes,
-		Files:    append([]string{b.op.logPath}, b.profiler.saved()...),
-		Floor:    floor,
-		outPath:  b.o.Out,
+		Options:      b.o,
+		Operator:     operatorInfo{Args: redactArgs(b.args)},
+		Machine:      machineInfo{CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), Kernel: kernel(), Started: b.started},
+		Notes:        notes,
+		Files:        append([]string{b.op.logPath}, b.profiler.saved()...),
+		RequestCosts: costs,
+		outPath:      b.o.Out,
 	}
 	r.Ready = readyFiguresOf(conns, b.o.Connections, b.phases)
 	pairs := pairsPerClient(b.o, b.w)
 	for _, p := range b.phases {
-		r.Phases = append(r.Phases, b.phaseFiguresOf(p, writes, log, pairs))
+		f := b.phaseFiguresOf(p, writes, log, pairs)
+		if p.Name == phaseCreation {
+			cpu := f.Processes["kube-apiserver"].CPUSeconds + f.Processes["etcd"].CPUSeconds
+			r.Ready.ControlPlaneSeconds = cpu / float64(r.Machine.CPUs)
+		}
+		r.Phases = append(r.Phases, f)
 	}
 	if len(b.phases) > 1 {
 		all := countRequests(log, b.w.EnvHosts, b.phases[1].Start, b.phases[len(b.phases)-1].End)

@@ -81,14 +81,14 @@ func run(ctx context.Context, o options, progress io.Writer) (rep *report, err e
 	if err := b.measure(ctx); err != nil {
 		return nil, err
 	}
-	var floor *floorFigures
-	if o.Floor {
+	var costs *requestCostFigures
+	if o.RequestCosts {
 		var err error
-		if floor, err = b.measureFloor(ctx); err != nil {
-			b.tracker.note("the floor was not measured: " + err.Error())
+		if costs, err = b.measureRequestCosts(ctx); err != nil {
+			b.tracker.note("the request costs were not measured: " + err.Error())
 		}
 	}
-	return b.report(floor), nil
+	return b.report(costs), nil
 }
 
 // setUp builds and starts everything, and creates the namespaces and credential Secrets.

@@ -81,16 +81,16 @@ func printTable(out io.Writer, r *report) {
 
 	rd := r.Ready
 	_, _ = fmt.Fprintf(out, "\ntime to Ready (create sent -> Ready seen): p50 %.2fs  p90 %.2fs  p99 %.2fs  max %.2fs; "+
-		"creates took %.2fs; all %d Ready %.2fs after the first create\n",
-		rd.P50Seconds, rd.P90Seconds, rd.P99Seconds, rd.MaxSeconds, rd.CreateSeconds, rd.Ready, rd.AllReadySeconds)
-	if f := r.Floor; f != nil {
-		_, _ = fmt.Fprintf(out, "floor: kube-apiserver + etcd CPU per request, ms:")
-		for _, kind := range floorKinds {
+		"creates took %.2fs; all %d Ready %.2fs after the first create; the control plane alone kept all CPUs busy %.2fs\n",
+		rd.P50Seconds, rd.P90Seconds, rd.P99Seconds, rd.MaxSeconds, rd.CreateSeconds, rd.Ready, rd.AllReadySeconds,
+		rd.ControlPlaneSeconds)
+	if f := r.RequestCosts; f != nil {
+		_, _ = fmt.Fprintf(out, "request costs (after the run): kube-apiserver + etcd CPU per request, ms:")
+		for _, kind := range requestKinds {
 			_, _ = fmt.Fprintf(out, " %s %.2f;", kind, f.CPUMsPerRequest[kind])
 		}
-		_, _ = fmt.Fprintf(out,
-			" %.1f per connection: %d connections need %.1fs of all %d CPUs before the operator does anything\n",
-			f.CPUMsPerConnection, r.Ready.Of, f.Seconds, r.Machine.CPUs)
+		_, _ = fmt.Fprintf(out, " %.1f per connection, %.1fs of all %d CPUs for %d connections\n",
+			f.CPUMsPerConnection, f.Seconds, r.Machine.CPUs, r.Ready.Of)
 	}
 	_, _ = fmt.Fprintf(out, "discovery requests by environment: %v\n", r.DiscoveryByEnvironment)
 	if w := r.Wave; w != nil {

@@ -45,8 +45,8 @@ func targetsOf(o options, r *report) []target {
 	budget := readyBudget(o.Connections)
 	allReady := r.Ready.Ready == r.Ready.Of
 	figure := fmt.Sprintf("%.2f s", r.Ready.AllReadySeconds)
-	if r.Floor != nil {
-		figure += fmt.Sprintf(" (floor %.1f s)", r.Floor.Seconds)
+	if r.Ready.ControlPlaneSeconds > 0 {
+		figure += fmt.Sprintf(" (control plane alone %.1f s)", r.Ready.ControlPlaneSeconds)
 	}
 	if !allReady {
 		figure = fmt.Sprintf("%d of %d Ready", r.Ready.Ready, r.Ready.Of)

@@ -14,45 +14,46 @@ import (
 	v1alpha1 "github.com/d365-operator/d365-operator/api/v1alpha1"
 )
 
-// The floor is what the control plane itself spends on N connections, however little the
-// operator does: each connection is created (by its owner), and the operator must make at
-// least one Secret create, one status write and one event (the first-token event) for it.
-// After the run, with the operator stopped, the benchmark repeats exactly those requests on
-// scratch copies of the run's first connection, its Secret and its event, and reads
-// kube-apiserver's and etcd's CPU around each kind. N times their sum, over the machine's
-// CPUs, is the least time N connections can take here even if the operator, the watches and
-// the simulator cost nothing: the figure "all Ready" is to be read against.
+// The request costs are what the control plane spends on each request a connection cannot
+// do without, however little the operator does: the connection's create (by its owner),
+// and from the operator one Secret create, one status write and one event (the first-token
+// event). After the run, with the operator stopped, the benchmark repeats exactly those
+// requests on scratch copies of the run's first connection, its Secret and its event, and
+// reads kube-apiserver's and etcd's CPU around each kind. They are measured with the run's
+// objects and history in the API server's memory, so they are what a request costs at
+// that size (garbage collection grows with it): they say where the control plane's CPU
+// goes, while the creation phase's own control plane CPU says how long it took.
 
 const (
-	floorNamespace = "bench-floor"
-	// floorSamples bounds the requests of each kind (enough for a stable mean).
-	floorSamples = 500
+	requestCostNamespace = "bench-request-costs"
+	// requestCostSamples bounds the requests of each kind (enough for a stable mean).
+	requestCostSamples = 500
 	// operatorFieldManager is the manager name the operator's writes carry, so that the
 	// scratch objects' managedFields are as large as the real ones.
 	operatorFieldManager = "d365-operator"
 )
 
-// floorFigures are the control plane's CPU per request kind and the time they bound.
-type floorFigures struct {
+// requestCostFigures are the control plane's CPU per request kind.
+type requestCostFigures struct {
 	Samples int `json:"samples"`
 	// CPUMsPerRequest is kube-apiserver + etcd CPU per request, in milliseconds, by kind.
 	CPUMsPerRequest map[string]float64 `json:"cpuMsPerRequest"`
-	// CPUMsPerConnection is their sum: what one connection costs the control plane at least.
+	// CPUMsPerConnection is their sum: what one connection costs the control plane.
 	CPUMsPerConnection float64 `json:"cpuMsPerConnection"`
 	// Seconds is N connections' CPUMsPerConnection over all the machine's CPUs.
 	Seconds float64 `json:"seconds"`
 }
 
-// floorKinds are the request kinds in the order they are measured.
-var floorKinds = []string{"connection create", "status write", "Secret create", "event create"}
+// requestKinds are the request kinds in the order they are measured.
+var requestKinds = []string{"connection create", "status write", "Secret create", "event create"}
 
-// measureFloor stops the operator and measures the floor with copies of the first
-// connection's objects.
-func (b *bench) measureFloor(ctx context.Context) (*floorFigures, error) {
+// measureRequestCosts stops the operator and measures the request costs with copies of
+// the first connection's objects.
+func (b *bench) measureRequestCosts(ctx context.Context) (*requestCostFigures, error) {
 	if err := b.op.stop(10 * time.Second); err != nil {
 		return nil, err
 	}
-	model, err := b.floorModel(ctx)
+	model, err := b.requestModel(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -66,11 +67,12 @@ func (b *bench) measureFloor(ctx context.Context) (*floorFigures, error) {
 		}
 		return total
 	}
-	if err := b.client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: floorNamespace}}); err != nil {
+	scratch := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: requestCostNamespace}}
+	if err := b.client.Create(ctx, scratch); err != nil {
 		return nil, err
 	}
-	n := min(b.o.Connections, floorSamples)
-	b.logf("Measuring the control plane's floor: %d of each request the operator cannot avoid", n)
+	n := min(b.o.Connections, requestCostSamples)
+	b.logf("Measuring the control plane's cost of each request a connection cannot do without (%d of each)", n)
 
 	// The control plane's idle use is subtracted; watches finish within the settle time.
 	const settle = time.Second
@@ -84,7 +86,7 @@ func (b *bench) measureFloor(ctx context.Context) (*floorFigures, error) {
 	steps := map[string]func(context.Context, int) error{
 		"connection create": func(ctx context.Context, i int) error {
 			conns[i] = &v1alpha1.D365Connection{
-				ObjectMeta: metav1.ObjectMeta{Namespace: floorNamespace, Name: fmt.Sprintf("f-%05d", i)},
+				ObjectMeta: metav1.ObjectMeta{Namespace: requestCostNamespace, Name: fmt.Sprintf("f-%05d", i)},
 				Spec:       *model.conn.Spec.DeepCopy(),
 			}
 			return b.client.Create(ctx, conns[i])
@@ -96,7 +98,7 @@ func (b *bench) measureFloor(ctx context.Context) (*floorFigures, error) {
 		},
 		"Secret create": func(ctx context.Context, i int) error {
 			s := &corev1.Secret{
-				ObjectMeta: metav1.ObjectMeta{Namespace: floorNamespace, Name: conns[i].Name + "-token",
+				ObjectMeta: metav1.ObjectMeta{Namespace: requestCostNamespace, Name: conns[i].Name + "-token",
 					Labels: model.secret.Labels, Annotations: model.secret.Annotations,
 					OwnerReferences: []metav1.OwnerReference{ownerOf(conns[i])}},
 				Type: model.secret.Type,
@@ -107,18 +109,18 @@ func (b *bench) measureFloor(ctx context.Context) (*floorFigures, error) {
 		"event create": func(ctx context.Context, i int) error {
 			e := model.event.DeepCopy()
 			name := fmt.Sprintf("%s.%x", conns[i].Name, time.Now().UnixNano())
-			e.ObjectMeta = metav1.ObjectMeta{Namespace: floorNamespace, Name: name}
+			e.ObjectMeta = metav1.ObjectMeta{Namespace: requestCostNamespace, Name: name}
 			e.EventTime = metav1.NewMicroTime(time.Now())
 			e.Regarding = corev1.ObjectReference{APIVersion: v1alpha1.GroupVersion.String(), Kind: "D365Connection",
-				Namespace: floorNamespace, Name: conns[i].Name, UID: conns[i].UID, ResourceVersion: conns[i].ResourceVersion}
+				Namespace: requestCostNamespace, Name: conns[i].Name, UID: conns[i].UID, ResourceVersion: conns[i].ResourceVersion}
 			return b.client.Create(ctx, e, client.FieldOwner(operatorFieldManager))
 		},
 	}
-	f := &floorFigures{Samples: n, CPUMsPerRequest: map[string]float64{}}
-	for _, kind := range floorKinds {
+	f := &requestCostFigures{Samples: n, CPUMsPerRequest: map[string]float64{}}
+	for _, kind := range requestKinds {
 		from := controlPlaneCPU()
 		if _, err := forEach(ctx, b.o.CreateWorkers, n, steps[kind]); err != nil {
-			return nil, fmt.Errorf("floor, %s: %w", kind, err)
+			return nil, fmt.Errorf("request costs, %s: %w", kind, err)
 		}
 		if err := sleepUntil(ctx, time.Now().Add(settle)); err != nil {
 			return nil, err
@@ -132,15 +134,15 @@ func (b *bench) measureFloor(ctx context.Context) (*floorFigures, error) {
 	return f, nil
 }
 
-// floorModel is the run's first connection, its output Secret and its first-token event.
-type floorModel struct {
+// requestModel is the run's first connection, its output Secret and its first-token event.
+type requestModel struct {
 	conn   v1alpha1.D365Connection
 	secret corev1.Secret
 	event  eventsv1.Event
 }
 
-func (b *bench) floorModel(ctx context.Context) (floorModel, error) {
-	var m floorModel
+func (b *bench) requestModel(ctx context.Context) (requestModel, error) {
+	var m requestModel
 	ns, name := b.o.connectionKey(0)
 	if err := b.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &m.conn); err != nil {
 		return m, err
