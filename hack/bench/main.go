@@ -40,11 +40,11 @@ func main() {
 		os.Exit(1)
 	}
 	printTable(os.Stdout, r)
-	if err := writeJSON(r.outPath, r); err != nil {
-		fmt.Fprintf(os.Stderr, "bench: writing %s: %v\n", r.outPath, err)
+	if err := writeJSON(r.Options.Out, r); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: writing %s: %v\n", r.Options.Out, err)
 		os.Exit(1)
 	}
-	fmt.Printf("figures written to %s\n", r.outPath)
+	fmt.Printf("figures written to %s\n", r.Options.Out)
 	if *strict && r.missed() > 0 {
 		os.Exit(3)
 	}

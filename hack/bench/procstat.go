@@ -118,6 +118,14 @@ func newSampler() *sampler {
 	return &sampler{pids: map[string]int{}, samples: map[string][]procSample{}}
 }
 
+// pid returns the pid sampled under name.
+func (s *sampler) pid(name string) (int, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pid, ok := s.pids[name]
+	return pid, ok
+}
+
 // add starts sampling pid under name.
 func (s *sampler) add(name string, pid int) {
 	s.mu.Lock()

@@ -24,8 +24,6 @@ type report struct {
 	Targets      []target            `json:"targets"`
 	Notes        []string            `json:"notes,omitempty"`
 	Files        []string            `json:"files,omitempty"`
-
-	outPath string
 }
 
 type operatorInfo struct {
@@ -138,7 +136,6 @@ func (b *bench) report(costs *requestCostFigures) *report {
 		Notes:        notes,
 		Files:        append([]string{b.op.logPath}, b.profiler.saved()...),
 		RequestCosts: costs,
-		outPath:      b.o.Out,
 	}
 	r.Ready = readyFiguresOf(conns, b.o.Connections, b.phases)
 	pairs := pairsPerClient(b.o, b.w)

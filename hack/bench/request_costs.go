@@ -53,15 +53,25 @@ func (b *bench) measureRequestCosts(ctx context.Context) (*requestCostFigures, e
 	if err := b.op.stop(10 * time.Second); err != nil {
 		return nil, err
 	}
+	// Every phase is over: the watches stop, so that the scratch objects neither enter the
+	// run's figures nor cost the control plane a watch event each.
+	b.stopBackground()
 	model, err := b.requestModel(ctx)
 	if err != nil {
 		return nil, err
 	}
-	pids := childProcesses()
+	var pids []int
+	for _, name := range []string{"kube-apiserver", "etcd"} {
+		pid, ok := b.sampler.pid(name)
+		if !ok {
+			return nil, fmt.Errorf("no %s process to measure", name)
+		}
+		pids = append(pids, pid)
+	}
 	controlPlaneCPU := func() time.Duration {
 		var total time.Duration
-		for _, name := range []string{"kube-apiserver", "etcd"} {
-			if s, err := readProc(pids[name]); err == nil {
+		for _, pid := range pids {
+			if s, err := readProc(pid); err == nil {
 				total += s.CPU
 			}
 		}
@@ -74,13 +84,14 @@ func (b *bench) measureRequestCosts(ctx context.Context) (*requestCostFigures, e
 	n := min(b.o.Connections, requestCostSamples)
 	b.logf("Measuring the control plane's cost of each request a connection cannot do without (%d of each)", n)
 
-	// The control plane's idle use is subtracted; watches finish within the settle time.
+	// The control plane's idle use, per second, is subtracted over each measurement; its
+	// asynchronous work (the watch cache) finishes within the settle time.
 	const settle = time.Second
-	idleFrom := controlPlaneCPU()
-	if err := sleepUntil(ctx, time.Now().Add(settle)); err != nil {
+	idleFrom, idleStart := controlPlaneCPU(), time.Now()
+	if err := sleepUntil(ctx, idleStart.Add(settle)); err != nil {
 		return nil, err
 	}
-	idle := controlPlaneCPU() - idleFrom
+	idlePerSecond := float64(controlPlaneCPU()-idleFrom) / time.Since(idleStart).Seconds()
 
 	conns := make([]*v1alpha1.D365Connection, n)
 	steps := map[string]func(context.Context, int) error{
@@ -100,7 +111,8 @@ func (b *bench) measureRequestCosts(ctx context.Context) (*requestCostFigures, e
 			s := &corev1.Secret{
 				ObjectMeta: metav1.ObjectMeta{Namespace: requestCostNamespace, Name: conns[i].Name + "-token",
 					Labels: model.secret.Labels, Annotations: model.secret.Annotations,
-					OwnerReferences: []metav1.OwnerReference{ownerOf(conns[i])}},
+					OwnerReferences: []metav1.OwnerReference{
+						*metav1.NewControllerRef(conns[i], v1alpha1.GroupVersion.WithKind("D365Connection"))}},
 				Type: model.secret.Type,
 				Data: model.secret.Data,
 			}
@@ -118,15 +130,15 @@ func (b *bench) measureRequestCosts(ctx context.Context) (*requestCostFigures, e
 	}
 	f := &requestCostFigures{Samples: n, CPUMsPerRequest: map[string]float64{}}
 	for _, kind := range requestKinds {
-		from := controlPlaneCPU()
+		from, start := controlPlaneCPU(), time.Now()
 		if _, err := forEach(ctx, b.o.CreateWorkers, n, steps[kind]); err != nil {
 			return nil, fmt.Errorf("request costs, %s: %w", kind, err)
 		}
 		if err := sleepUntil(ctx, time.Now().Add(settle)); err != nil {
 			return nil, err
 		}
-		took := controlPlaneCPU() - from - idle
-		ms := float64(took) / float64(time.Millisecond) / float64(n)
+		took := float64(controlPlaneCPU()-from) - idlePerSecond*time.Since(start).Seconds()
+		ms := max(took, 0) / float64(time.Millisecond) / float64(n)
 		f.CPUMsPerRequest[kind] = ms
 		f.CPUMsPerConnection += ms
 	}
@@ -162,10 +174,4 @@ func (b *bench) requestModel(ctx context.Context) (requestModel, error) {
 		}
 	}
 	return m, fmt.Errorf("no %s event for %s/%s", v1alpha1.ReasonTokenIssued, ns, name)
-}
-
-func ownerOf(conn *v1alpha1.D365Connection) metav1.OwnerReference {
-	yes := true
-	return metav1.OwnerReference{APIVersion: v1alpha1.GroupVersion.String(), Kind: "D365Connection",
-		Name: conn.Name, UID: conn.UID, Controller: &yes, BlockOwnerDeletion: &yes}
 }

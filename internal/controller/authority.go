@@ -56,7 +56,6 @@ func (d *discoveries) forget(envURL string) {
 
 // resolvedAuthority is where tokens come from and what they are for.
 type resolvedAuthority struct {
-	TenantID  string
 	Authority string // https://login.microsoftonline.com/<tenant>/
 	Resource  string // https://contoso.crm.dynamics.com/
 }
@@ -98,7 +97,7 @@ func (r *D365ConnectionReconciler) resolveAuthority(ctx context.Context, conn *v
 		return resolvedAuthority{}, classify(err, v1alpha1.ReasonAuthorityNotTrusted)
 	}
 	st.TenantID, st.Authority, st.Resource = tenant, authority, resource
-	return resolvedAuthority{TenantID: tenant, Authority: authority, Resource: resource}, nil
+	return resolvedAuthority{Authority: authority, Resource: resource}, nil
 }
 
 // splitAuthority splits "https://host/tenant/" into "https://host" and "tenant".

@@ -215,7 +215,7 @@ func (r *D365ConnectionReconciler) ensureToken(ctx context.Context, conn *v1alph
 		state.token = *stored
 		state.plan = planRefresh(stored.IssuedAt, stored.ExpiresOn, refreshBefore, jitter)
 		if !forced && now.Before(state.plan.At) {
-			r.recordToken(conn, state, refreshBefore)
+			r.recordToken(conn, state, refreshBefore, now)
 			return state, nil
 		}
 	}
@@ -250,12 +250,12 @@ func (r *D365ConnectionReconciler) ensureToken(ctx context.Context, conn *v1alph
 	if forced {
 		conn.Status.LastHandledRequestedAt = requested
 	}
-	r.recordToken(conn, state, refreshBefore)
+	r.recordToken(conn, state, refreshBefore, now)
 	return state, nil
 }
 
 // recordToken puts the token's times and the Authenticated condition in the status.
-func (r *D365ConnectionReconciler) recordToken(conn *v1alpha1.D365Connection, state tokenState, refreshBefore time.Duration) {
+func (r *D365ConnectionReconciler) recordToken(conn *v1alpha1.D365Connection, state tokenState, refreshBefore time.Duration, now time.Time) {
 	st := &conn.Status
 	st.LastRefreshTime = &metav1.Time{Time: state.token.IssuedAt}
 	st.TokenExpiresAt = &metav1.Time{Time: state.token.ExpiresOn}
@@ -265,7 +265,7 @@ func (r *D365ConnectionReconciler) recordToken(conn *v1alpha1.D365Connection, st
 		message += fmt.Sprintf("; spec.refreshBefore (%s) does not fit in the token's lifetime (%s), so it is refreshed at half its lifetime instead",
 			refreshBefore, state.token.ExpiresOn.Sub(state.token.IssuedAt))
 	}
-	setCondition(conn, metav1.NewTime(r.Clock.Now().Truncate(time.Second)), v1alpha1.ConditionAuthenticated, metav1.ConditionTrue, v1alpha1.ReasonTokenIssued, message)
+	setCondition(conn, metav1.NewTime(now), v1alpha1.ConditionAuthenticated, metav1.ConditionTrue, v1alpha1.ReasonTokenIssued, message)
 }
 
 // announce emits events on transitions of Ready only: first token, failure, recovery.

@@ -49,11 +49,7 @@ func classify(err error, fallbackReason string) *stepError {
 	case errors.As(err, &de):
 		return &stepError{Reason: de.Reason, Message: de.Message, Terminal: de.Terminal, RetryAfter: de.RetryAfter}
 	case errors.As(err, &te):
-		reason := v1alpha1.ReasonAuthorityNotTrusted
-		if te.Kind == "environment" {
-			reason = v1alpha1.ReasonEnvironmentNotTrusted
-		}
-		return &stepError{Reason: reason, Message: te.Error(), Terminal: true}
+		return &stepError{Reason: te.Reason(), Message: te.Error(), Terminal: true}
 	case apierrors.IsConflict(err):
 		return &stepError{Reason: v1alpha1.ReasonProgressing, Message: "The output Secret changed while it was being written; retrying"}
 	default:

@@ -304,14 +304,11 @@ func TestHealthChecksAtRestCallWhoAmIWithoutWriting(t *testing.T) {
 	h.connection("sales")
 	h.reconcile("sales")
 	conn := h.get("sales")
-	whoAmI := func() int {
-		return h.sim.CountRequests(func(r simulator.Request) bool { return strings.HasSuffix(r.Path, "/WhoAmI") })
-	}
 
 	h.advanceTo(epoch.Add(defaultHealthInterval + time.Second))
 	res := h.reconcile("sales")
 
-	if n := whoAmI(); n != 2 {
+	if n := h.whoAmIRequests(); n != 2 {
 		t.Errorf("%d WhoAmI calls, want one more after the interval", n)
 	}
 	if got := h.get("sales"); got.ResourceVersion != conn.ResourceVersion {

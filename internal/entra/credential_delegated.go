@@ -47,6 +47,9 @@ func Delegated(o DelegatedOptions) (Credential, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Only the cache without its access tokens (doc) is kept; the original, which may hold
+	// them, is not held for the credential's life.
+	o.Cache = nil
 	return &delegated{opts: o, doc: doc, parsed: parsed, account: acct}, nil
 }
 

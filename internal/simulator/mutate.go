@@ -106,12 +106,6 @@ func (s *Server) SetUserPassword(tenantID, upn, password string) {
 	s.revoke(tid, oid)
 }
 
-// SetUserMFARequired makes the password grant of a user fail with AADSTS50076 (on)
-// or succeed (off).
-func (s *Server) SetUserMFARequired(tenantID, upn string, on bool) {
-	s.world.updateUser(tenantID, upn, func(u *User) { u.MFARequired = on })
-}
-
 // RevokeRefreshTokens revokes every refresh token of a user issued until now
 // (AADSTS50173 on redemption), like revoking sessions in the admin center.
 func (s *Server) RevokeRefreshTokens(tenantID, upn string) {
@@ -175,26 +169,6 @@ func (s *Server) RemoveApplicationUser(envHost, clientID string) {
 	})
 }
 
-// AddEnvironmentUser makes an Entra user a (human) user of an environment.
-func (s *Server) AddEnvironmentUser(envHost string, u EnvironmentUser) {
-	u.ObjectID = strings.ToLower(u.ObjectID)
-	if u.UserID == "" {
-		u.UserID = derivedGUID("systemuser", strings.ToLower(envHost), u.ObjectID)
-	}
-	s.world.updateEnvironment(envHost, func(e *Environment) {
-		e.Users = append([]EnvironmentUser{u},
-			slices.DeleteFunc(slices.Clone(e.Users), func(x EnvironmentUser) bool { return x.ObjectID == u.ObjectID })...)
-	})
-}
-
-// RemoveEnvironmentUser removes a user (by Entra object id) from an environment.
-func (s *Server) RemoveEnvironmentUser(envHost, objectID string) {
-	objectID = strings.ToLower(objectID)
-	s.world.updateEnvironment(envHost, func(e *Environment) {
-		e.Users = slices.DeleteFunc(slices.Clone(e.Users), func(x EnvironmentUser) bool { return x.ObjectID == objectID })
-	})
-}
-
 // SetAdminMode switches an environment's administration mode.
 func (s *Server) SetAdminMode(envHost string, on bool) {
 	s.world.updateEnvironment(envHost, func(e *Environment) { e.AdminMode = on })
@@ -209,11 +183,4 @@ func (s *Server) SetTokenLifetime(d time.Duration) {
 	s.world.mu.Lock()
 	defer s.world.mu.Unlock()
 	s.world.lifetime = d
-}
-
-// SetRefreshIn changes the refresh_in hint of token responses (0 omits it).
-func (s *Server) SetRefreshIn(d time.Duration) {
-	s.world.mu.Lock()
-	defer s.world.mu.Unlock()
-	s.world.refreshIn = max(d, 0)
 }

@@ -68,10 +68,3 @@ func (s *Server) CountRequests(match func(Request) bool) int {
 	}
 	return n
 }
-
-// ResetRequests empties the request log.
-func (s *Server) ResetRequests() {
-	s.log.mu.Lock()
-	defer s.log.mu.Unlock()
-	s.log.buf, s.log.start = nil, 0
-}

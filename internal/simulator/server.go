@@ -29,7 +29,6 @@ type Server struct {
 	world  *world
 	signer *signer
 	ca     *authority
-	pool   *x509.CertPool
 	addr   string
 	http   *http.Server
 	client *http.Client
@@ -73,11 +72,10 @@ func Start(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{clock: cfg.Clock, world: w, signer: sig, ca: ca, pool: x509.NewCertPool(), addr: ln.Addr().String(), done: make(chan struct{})}
+	s := &Server{clock: cfg.Clock, world: w, signer: sig, ca: ca, addr: ln.Addr().String(), done: make(chan struct{})}
 	if s.clock == nil {
 		s.clock = clock.RealClock{}
 	}
-	s.pool.AddCert(ca.cert)
 	s.grants.init()
 	errLog := cfg.ErrorLog
 	if errLog == nil {
@@ -122,9 +120,6 @@ func (s *Server) CertPool() *x509.CertPool {
 	p.AddCert(s.ca.cert)
 	return p
 }
-
-// Hosts returns every host name the simulator answers for.
-func (s *Server) Hosts() []string { return s.world.hosts() }
 
 // HostAliases maps "host:443" to Addr() for every served host: the dial table
 // clients use to reach the simulator under the real host names.

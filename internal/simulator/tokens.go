@@ -34,9 +34,6 @@ type TokenClaims struct {
 	Version          string   `json:"ver"`
 }
 
-// Expiry returns exp as a time.
-func (c TokenClaims) Expiry() time.Time { return time.Unix(c.ExpiresAt, 0) }
-
 // IsApp reports whether the token is app-only (client credentials).
 func (c TokenClaims) IsApp() bool { return c.IDType == idTypeApp }
 
@@ -165,16 +162,6 @@ func (s *Server) SignToken(c TokenClaims) (string, error) { return s.signer.sign
 // without a network call. It fails if the tenant or app does not exist.
 func (s *Server) IssueAppToken(tenantID, clientID, resource string) (string, time.Time, error) {
 	p, err := s.principalFor(tenantID, clientID, "")
-	if err != nil {
-		return "", time.Time{}, err
-	}
-	t, err := s.mintAccessToken(p, resource)
-	return t.token, t.expiresAt, err
-}
-
-// IssueUserToken mints a delegated access token for the user upn through clientID.
-func (s *Server) IssueUserToken(tenantID, clientID, upn, resource string) (string, time.Time, error) {
-	p, err := s.principalFor(tenantID, clientID, upn)
 	if err != nil {
 		return "", time.Time{}, err
 	}

@@ -51,7 +51,8 @@ func (e *Env) OperatorServiceAccountKubeconfig(ctx context.Context, namespace, n
 		sa,
 		role,
 		&rbacv1.ClusterRoleBinding{
-			ObjectMeta: metav1.ObjectMeta{Name: role.Name},
+			// Named after the ServiceAccount, so that each one signed in gets its own binding.
+			ObjectMeta: metav1.ObjectMeta{Name: namespace + ":" + name},
 			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
 			Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: namespace, Name: name}},
 		},
