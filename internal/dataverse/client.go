@@ -18,7 +18,9 @@ import (
 type Client struct {
 	http  *http.Client
 	clock clock.PassiveClock
-	trust *trust.Policy // nil: no host check here (the caller checks)
+	trust *trust.Policy
+	// checkTrust: WithTrust was given; without it the caller checks hosts itself.
+	checkTrust bool
 }
 
 // Option configures a Client.
@@ -32,8 +34,9 @@ func WithClock(c clock.PassiveClock) Option {
 // WithTrust makes Discover and WhoAmI refuse, with a *trust.Error and without a request,
 // environments the policy does not trust. WhoAmI sends a token to the environment URL, so
 // this is the last line of defence should a caller forget its own check.
+// A nil policy is the built-in one, as everywhere in package trust.
 func WithTrust(p *trust.Policy) Option {
-	return func(cl *Client) { cl.trust = p }
+	return func(cl *Client) { cl.trust, cl.checkTrust = p, true }
 }
 
 // NewClient returns a Client using httpClient (nil: transport.NewHTTPClient with defaults).
@@ -114,7 +117,7 @@ func (c *Client) root(environmentURL, reason string) (*url.URL, error) {
 	if err != nil {
 		return nil, &Error{Reason: reason, Message: err.Error(), Terminal: true}
 	}
-	if c.trust != nil {
+	if c.checkTrust {
 		if err := c.trust.CheckEnvironment(root); err != nil {
 			return nil, err
 		}
