@@ -16,7 +16,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	v1alpha1 "github.com/d365-operator/d365-operator/api/v1alpha1"
 	"github.com/d365-operator/d365-operator/internal/login"
@@ -265,9 +264,7 @@ func TestAForgedTokenCacheInAnotherNamespaceGetsNoToken(t *testing.T) {
 		Spec: v1alpha1.D365ConnectionSpec{EnvironmentURL: envURL, Auth: delegatedAuth(publicClientID, "alice-signin")}}
 	a.create(conn)
 	key := types.NamespacedName{Namespace: other, Name: "sales"}
-	if _, err := a.r.Reconcile(a.ctx, reconcile.Request{NamespacedName: key}); err != nil {
-		t.Fatal(err)
-	}
+	reconcileAs(t, a.ctx, a.r, key)
 	if err := env.Client.Get(a.ctx, key, conn); err != nil {
 		t.Fatal(err)
 	}

@@ -65,8 +65,11 @@ type resolvedAuthority struct {
 // same URL: no request after a restart), else from the environment's 401 challenge. Spec
 // values override discovered ones. The authority is checked against the trust policy
 // before any credential is used with it.
-func (r *D365ConnectionReconciler) resolveAuthority(ctx context.Context, conn *v1alpha1.D365Connection, envURL string) (resolvedAuthority, *stepError) {
-	spec, st := conn.Spec, &conn.Status
+//
+// Sets s.authority and status.tenantID, authority, resource and discoveredFor.
+func (r *D365ConnectionReconciler) resolveAuthority(ctx context.Context, s *reconcileState) *stepError {
+	envURL := s.envURL
+	spec, st := s.conn.Spec, &s.conn.Status
 	var host, tenant, resource string
 	switch {
 	case spec.TenantID != "" && spec.AuthorityHost != "" && !dataverse.IsAdminServiceHost(hostOf(envURL)):
@@ -77,7 +80,7 @@ func (r *D365ConnectionReconciler) resolveAuthority(ctx context.Context, conn *v
 	default:
 		found, err := r.discoveries.discover(ctx, r.Environments, envURL)
 		if err != nil {
-			return resolvedAuthority{}, classify(err, v1alpha1.ReasonAuthorityDiscoveryFailed)
+			return classify(err, v1alpha1.ReasonAuthorityDiscoveryFailed)
 		}
 		host, tenant, resource = found.AuthorityHost, found.TenantID, found.Resource
 		st.DiscoveredFor = envURL
@@ -91,13 +94,28 @@ func (r *D365ConnectionReconciler) resolveAuthority(ctx context.Context, conn *v
 	authority := host + "/" + tenant + "/"
 	u, err := url.Parse(authority)
 	if err != nil {
-		return resolvedAuthority{}, terminal(v1alpha1.ReasonAuthorityDiscoveryFailed, "The authority %q is not a valid URL", authority)
+		return terminal(v1alpha1.ReasonAuthorityDiscoveryFailed, "The authority %q is not a valid URL", authority)
 	}
 	if err := r.Trust.CheckAuthority(u); err != nil {
-		return resolvedAuthority{}, classify(err, v1alpha1.ReasonAuthorityNotTrusted)
+		return classify(err, v1alpha1.ReasonAuthorityNotTrusted)
 	}
 	st.TenantID, st.Authority, st.Resource = tenant, authority, resource
-	return resolvedAuthority{Authority: authority, Resource: resource}, nil
+	s.authority = resolvedAuthority{Authority: authority, Resource: resource}
+	return nil
+}
+
+// checkEnvironment normalises spec.environmentURL and checks its host against the trust
+// policy before anything is sent there. Sets s.envURL; a refusal is terminal.
+func (r *D365ConnectionReconciler) checkEnvironment(_ context.Context, s *reconcileState) *stepError {
+	envU, envURL, err := environmentRoot(s.conn.Spec.EnvironmentURL)
+	if err != nil {
+		return terminal(v1alpha1.ReasonEnvironmentNotTrusted, "spec.environmentURL is not a URL: %v", err)
+	}
+	s.envURL = envURL
+	if err := r.Trust.CheckEnvironment(envU); err != nil {
+		return classify(err, v1alpha1.ReasonEnvironmentNotTrusted)
+	}
+	return nil
 }
 
 // splitAuthority splits "https://host/tenant/" into "https://host" and "tenant".

@@ -18,45 +18,39 @@ type credential struct {
 	Credential entra.Credential
 }
 
-// resolveCredential reads the Secrets the connection's auth member references (same
-// namespace only: references have no namespace field) and builds the Entra credential.
-// Missing Secrets and keys are terminal: the Secret watch retries when they appear.
-func (r *D365ConnectionReconciler) resolveCredential(ctx context.Context, conn *v1alpha1.D365Connection) (credential, *stepError) {
-	auth := conn.Spec.Auth
-	switch {
-	case auth.ClientSecret != nil:
-		cs := auth.ClientSecret
-		clientID, serr := r.clientID(ctx, conn, cs.ClientID, cs.ClientIDRef, "auth.clientSecret.clientIDRef")
-		if serr != nil {
-			return credential{}, serr
-		}
-		secret, serr := r.secretValue(ctx, conn, cs.ClientSecretRef, "auth.clientSecret.clientSecretRef")
-		if serr != nil {
-			return credential{}, serr
-		}
-		return credential{ClientID: clientID, Credential: entra.ClientSecret(secret)}, nil
-	case auth.ClientCertificate != nil:
-		return r.resolveClientCertificate(ctx, conn)
-	case auth.WorkloadIdentity != nil:
-		return r.resolveWorkloadIdentity(ctx, conn)
-	case auth.UsernamePassword != nil:
-		return r.resolveUsernamePassword(ctx, conn)
-	case auth.Delegated != nil:
-		return r.resolveDelegated(ctx, conn)
-	default:
+// resolveCredential reads the Secrets the connection's sign-in kind references (same
+// namespace only: references have no namespace field) and builds its Entra credential.
+// Sets s.cred. Missing Secrets and keys are terminal: the Secret watch retries when they
+// appear.
+func (r *D365ConnectionReconciler) resolveCredential(ctx context.Context, s *reconcileState) *stepError {
+	member, ok := selectedMember(&s.conn.Spec.Auth)
+	kind, known := signInKinds[member.name]
+	if !ok || !known {
 		// The CRD's validation requires exactly one member; an operator older than the CRD
 		// may meet a member it does not know.
-		return credential{}, terminal(v1alpha1.ReasonAuthModeNotSupported,
-			"spec.auth sets no sign-in method this operator version knows: set one of clientSecret, clientCertificate, workloadIdentity, usernamePassword, delegated")
+		return terminal(v1alpha1.ReasonAuthModeNotSupported,
+			"spec.auth sets no sign-in method this operator version knows: set one of %s", strings.Join(authMemberNames(), ", "))
 	}
+	clientID, failed := r.clientID(ctx, s.conn, member)
+	if failed != nil {
+		return failed
+	}
+	cred, failed := kind.resolve(r, ctx, s.conn, clientID)
+	if failed != nil {
+		return failed
+	}
+	s.cred = credential{ClientID: clientID, Credential: cred}
+	return nil
 }
 
-// clientID returns the literal client id or reads it from its Secret.
-func (r *D365ConnectionReconciler) clientID(ctx context.Context, conn *v1alpha1.D365Connection, literal string, ref *v1alpha1.SecretKeyRef, field string) (string, *stepError) {
-	if ref == nil {
-		return literal, nil
+// clientID returns the member's literal clientID, or reads its clientIDRef: every sign-in
+// kind has the pair, and the CRD requires exactly one of them.
+func (r *D365ConnectionReconciler) clientID(ctx context.Context, conn *v1alpha1.D365Connection, member authMember) (string, *stepError) {
+	v := member.value.Elem()
+	if ref, ok := v.FieldByName("ClientIDRef").Interface().(*v1alpha1.SecretKeyRef); ok && ref != nil {
+		return r.secretValue(ctx, conn, *ref, "auth."+member.name+".clientIDRef")
 	}
-	return r.secretValue(ctx, conn, *ref, field)
+	return v.FieldByName("ClientID").String(), nil
 }
 
 // secretValue reads one key of a Secret in the connection's namespace. Surrounding white
@@ -68,6 +62,14 @@ func (r *D365ConnectionReconciler) secretValue(ctx context.Context, conn *v1alph
 		return "", serr
 	}
 	return strings.TrimSpace(raw), nil
+}
+
+// optionalSecretValue is secretValue for an optional reference: "" when ref is nil.
+func (r *D365ConnectionReconciler) optionalSecretValue(ctx context.Context, conn *v1alpha1.D365Connection, ref *v1alpha1.SecretKeyRef, field string) (string, *stepError) {
+	if ref == nil {
+		return "", nil
+	}
+	return r.secretValue(ctx, conn, *ref, field)
 }
 
 // secretRaw reads one key of a Secret in the connection's namespace as it is; a key that
@@ -97,44 +99,4 @@ func (r *D365ConnectionReconciler) secretData(ctx context.Context, conn *v1alpha
 		return nil, &stepError{Reason: v1alpha1.ReasonSecretNotFound, Message: "Reading Secret " + name + " (" + field + "): " + err.Error()}
 	}
 	return data, nil
-}
-
-// referencedSecrets lists the names of all Secrets a connection reads, for the index
-// that maps a changed Secret back to its connections.
-func referencedSecrets(conn *v1alpha1.D365Connection) []string {
-	var names []string
-	add := func(name string) {
-		if name != "" {
-			names = append(names, name)
-		}
-	}
-	addRef := func(ref *v1alpha1.SecretKeyRef) {
-		if ref != nil {
-			add(ref.Name)
-		}
-	}
-	a := conn.Spec.Auth
-	if cs := a.ClientSecret; cs != nil {
-		addRef(cs.ClientIDRef)
-		add(cs.ClientSecretRef.Name)
-	}
-	if cc := a.ClientCertificate; cc != nil {
-		addRef(cc.ClientIDRef)
-		add(cc.CertificateRef.Name)
-	}
-	if wi := a.WorkloadIdentity; wi != nil {
-		addRef(wi.ClientIDRef)
-	}
-	if up := a.UsernamePassword; up != nil {
-		addRef(up.ClientIDRef)
-		addRef(up.ClientSecretRef)
-		add(up.UsernameRef.Name)
-		add(up.PasswordRef.Name)
-	}
-	if d := a.Delegated; d != nil {
-		addRef(d.ClientIDRef)
-		addRef(d.ClientSecretRef)
-		add(d.TokenCacheRef.Name)
-	}
-	return names
 }

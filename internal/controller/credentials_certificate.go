@@ -18,30 +18,26 @@ import (
 //
 // Only the keys are checked, not the Secret's type: an Opaque Secret with tls.crt and
 // tls.key (kubectl create secret generic --from-file) works the same.
-func (r *D365ConnectionReconciler) resolveClientCertificate(ctx context.Context, conn *v1alpha1.D365Connection) (credential, *stepError) {
+func (r *D365ConnectionReconciler) resolveClientCertificate(ctx context.Context, conn *v1alpha1.D365Connection, _ string) (entra.Credential, *stepError) {
 	cc := conn.Spec.Auth.ClientCertificate
-	clientID, serr := r.clientID(ctx, conn, cc.ClientID, cc.ClientIDRef, "auth.clientCertificate.clientIDRef")
-	if serr != nil {
-		return credential{}, serr
-	}
 	const field = "auth.clientCertificate.certificateRef"
 	name := cc.CertificateRef.Name
-	data, serr := r.secretData(ctx, conn, name, field, "as a kubernetes.io/tls Secret with tls.crt and tls.key (e.g. a cert-manager Certificate's secretName)")
-	if serr != nil {
-		return credential{}, serr
+	data, failed := r.secretData(ctx, conn, name, field, "as a kubernetes.io/tls Secret with tls.crt and tls.key (e.g. a cert-manager Certificate's secretName)")
+	if failed != nil {
+		return nil, failed
 	}
 	for _, key := range []string{corev1.TLSCertKey, corev1.TLSPrivateKeyKey} {
 		if len(bytes.TrimSpace(data[key])) == 0 {
-			return credential{}, terminal(v1alpha1.ReasonSecretKeyNotFound,
+			return nil, terminal(v1alpha1.ReasonSecretKeyNotFound,
 				"Secret %q (%s) has no non-empty key %q: it must be a kubernetes.io/tls Secret with the certificate in tls.crt and its unencrypted RSA key in tls.key",
 				name, field, key)
 		}
 	}
 	cred, err := entra.ClientCertificateFromPEM(data[corev1.TLSCertKey], data[corev1.TLSPrivateKeyKey])
 	if err != nil {
-		return credential{}, credentialError(err, name, field)
+		return nil, credentialError(err, name, field)
 	}
-	return credential{ClientID: clientID, Credential: cred}, nil
+	return cred, nil
 }
 
 // credentialError turns a constructor's *entra.Error into a terminal step error naming the

@@ -19,28 +19,22 @@ import (
 // stored in the tokenCacheRef Secret after the user signed in. Each token request redeems
 // the cache's refresh token; the rotated cache is written back to the Secret (see
 // saveTokenCache). No password is ever stored.
-func (r *D365ConnectionReconciler) resolveDelegated(ctx context.Context, conn *v1alpha1.D365Connection) (credential, *stepError) {
+func (r *D365ConnectionReconciler) resolveDelegated(ctx context.Context, conn *v1alpha1.D365Connection, clientID string) (entra.Credential, *stepError) {
 	d := conn.Spec.Auth.Delegated
-	clientID, serr := r.clientID(ctx, conn, d.ClientID, d.ClientIDRef, "auth.delegated.clientIDRef")
-	if serr != nil {
-		return credential{}, serr
-	}
-	var clientSecret string
-	if d.ClientSecretRef != nil {
-		if clientSecret, serr = r.secretValue(ctx, conn, *d.ClientSecretRef, "auth.delegated.clientSecretRef"); serr != nil {
-			return credential{}, serr
-		}
+	clientSecret, failed := r.optionalSecretValue(ctx, conn, d.ClientSecretRef, "auth.delegated.clientSecretRef")
+	if failed != nil {
+		return nil, failed
 	}
 	const field = "auth.delegated.tokenCacheRef"
 	name := d.TokenCacheRef.Name
 	login := loginCommand(conn, clientID)
-	data, serr := r.secretData(ctx, conn, name, field, "by signing in: "+login)
-	if serr != nil {
-		return credential{}, serr
+	data, failed := r.secretData(ctx, conn, name, field, "by signing in: "+login)
+	if failed != nil {
+		return nil, failed
 	}
 	doc := data[v1alpha1.TokenCacheKey]
 	if len(bytes.TrimSpace(doc)) == 0 {
-		return credential{}, terminal(v1alpha1.ReasonSecretKeyNotFound,
+		return nil, terminal(v1alpha1.ReasonSecretKeyNotFound,
 			"Secret %q (%s) has no key %q holding a token cache: sign in with %s", name, field, v1alpha1.TokenCacheKey, login)
 	}
 	cred, err := entra.Delegated(entra.DelegatedOptions{
@@ -51,11 +45,11 @@ func (r *D365ConnectionReconciler) resolveDelegated(ctx context.Context, conn *v
 		Save:         r.saveTokenCache(types.NamespacedName{Namespace: conn.Namespace, Name: name}, doc),
 	})
 	if err != nil {
-		serr := credentialError(err, name, field)
-		serr.Message += ". Sign in again with " + login
-		return credential{}, serr
+		failed := credentialError(err, name, field)
+		failed.Message += ". Sign in again with " + login
+		return nil, failed
 	}
-	return credential{ClientID: clientID, Credential: cred}, nil
+	return cred, nil
 }
 
 // saveTokenCache returns the function that writes a rotated cache back to the Secret it was
@@ -77,7 +71,7 @@ func (r *D365ConnectionReconciler) saveTokenCache(key types.NamespacedName, load
 			return nil
 		}
 		secret.Data[v1alpha1.TokenCacheKey] = rotated
-		if err := r.Update(ctx, secret); err != nil {
+		if err := r.Client.Update(ctx, secret); err != nil {
 			if apierrors.IsConflict(err) {
 				logger.V(1).Info("The token cache Secret changed while saving the rotated cache; keeping it")
 				return nil

@@ -16,28 +16,22 @@ import (
 //
 // The identity key hashes the user name, the password and the client secret, so changing
 // any of them in its Secret requests a token with the new values at once.
-func (r *D365ConnectionReconciler) resolveUsernamePassword(ctx context.Context, conn *v1alpha1.D365Connection) (credential, *stepError) {
+func (r *D365ConnectionReconciler) resolveUsernamePassword(ctx context.Context, conn *v1alpha1.D365Connection, _ string) (entra.Credential, *stepError) {
 	up := conn.Spec.Auth.UsernamePassword
-	clientID, serr := r.clientID(ctx, conn, up.ClientID, up.ClientIDRef, "auth.usernamePassword.clientIDRef")
-	if serr != nil {
-		return credential{}, serr
+	username, failed := r.secretValue(ctx, conn, up.UsernameRef, "auth.usernamePassword.usernameRef")
+	if failed != nil {
+		return nil, failed
 	}
-	username, serr := r.secretValue(ctx, conn, up.UsernameRef, "auth.usernamePassword.usernameRef")
-	if serr != nil {
-		return credential{}, serr
-	}
-	password, serr := r.secretRaw(ctx, conn, up.PasswordRef, "auth.usernamePassword.passwordRef")
-	if serr != nil {
-		return credential{}, serr
+	password, failed := r.secretRaw(ctx, conn, up.PasswordRef, "auth.usernamePassword.passwordRef")
+	if failed != nil {
+		return nil, failed
 	}
 	// Only the line break a file-based Secret ends with is dropped: leading and trailing
 	// spaces may be part of a password.
 	password = strings.TrimRight(password, "\r\n")
-	var clientSecret string
-	if up.ClientSecretRef != nil {
-		if clientSecret, serr = r.secretValue(ctx, conn, *up.ClientSecretRef, "auth.usernamePassword.clientSecretRef"); serr != nil {
-			return credential{}, serr
-		}
+	clientSecret, failed := r.optionalSecretValue(ctx, conn, up.ClientSecretRef, "auth.usernamePassword.clientSecretRef")
+	if failed != nil {
+		return nil, failed
 	}
-	return credential{ClientID: clientID, Credential: entra.UsernamePassword(username, password, clientSecret)}, nil
+	return entra.UsernamePassword(username, password, clientSecret), nil
 }

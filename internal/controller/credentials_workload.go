@@ -43,20 +43,16 @@ const serviceAccountPrefix = "system:serviceaccount:"
 // may write connections in one namespace can never sign in as another namespace's workload.
 // The operator's own ServiceAccount is refused as well: it could otherwise be borrowed by a
 // connection created in the operator's namespace.
-func (r *D365ConnectionReconciler) resolveWorkloadIdentity(ctx context.Context, conn *v1alpha1.D365Connection) (credential, *stepError) {
+func (r *D365ConnectionReconciler) resolveWorkloadIdentity(ctx context.Context, conn *v1alpha1.D365Connection, _ string) (entra.Credential, *stepError) {
 	wi := conn.Spec.Auth.WorkloadIdentity
-	clientID, serr := r.clientID(ctx, conn, wi.ClientID, wi.ClientIDRef, "auth.workloadIdentity.clientIDRef")
-	if serr != nil {
-		return credential{}, serr
-	}
 	sa := types.NamespacedName{Namespace: conn.Namespace, Name: wi.ServiceAccountName}
 	if sa == r.OperatorServiceAccount {
-		return credential{}, terminal(v1alpha1.ReasonServiceAccountNotAllowed,
+		return nil, terminal(v1alpha1.ReasonServiceAccountNotAllowed,
 			"ServiceAccount %q is the operator's own; a connection may not sign in as it: create a ServiceAccount for this connection and name it in auth.workloadIdentity.serviceAccountName", sa.Name)
 	}
 	subject := serviceAccountPrefix + sa.Namespace + ":" + sa.Name
 	mint := func(ctx context.Context) (string, error) { return r.mintServiceAccountToken(ctx, sa) }
-	return credential{ClientID: clientID, Credential: entra.WorkloadIdentity(subject, mint)}, nil
+	return entra.WorkloadIdentity(subject, mint), nil
 }
 
 // mintServiceAccountToken asks the API server for a short-lived token of sa with Entra ID's

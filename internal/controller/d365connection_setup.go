@@ -65,7 +65,7 @@ func (r *D365ConnectionReconciler) SetupWithManager(mgr ctrl.Manager, secretMeta
 		WatchesRawSource(source.Kind(secretMetadata, secretMeta,
 			handler.TypedEnqueueRequestsFromMapFunc(r.connectionsReferencing),
 			predicate.TypedResourceVersionChangedPredicate[*metav1.PartialObjectMetadata]{})).
-		WithOptions(controller.Options{MaxConcurrentReconciles: max(concurrency, 1)}).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(concurrency, 1), RateLimiter: r.retries}).
 		Named("d365connection").
 		Complete(r)
 }
@@ -74,7 +74,7 @@ func (r *D365ConnectionReconciler) SetupWithManager(mgr ctrl.Manager, secretMeta
 func (r *D365ConnectionReconciler) connectionsReferencing(ctx context.Context, secret *metav1.PartialObjectMetadata) []reconcile.Request {
 	r.secrets.forget(types.NamespacedName{Namespace: secret.Namespace, Name: secret.Name})
 	var list v1alpha1.D365ConnectionList
-	if err := r.List(ctx, &list, client.InNamespace(secret.Namespace), client.MatchingFields{referencedSecretsIndex: secret.Name}); err != nil {
+	if err := r.Client.List(ctx, &list, client.InNamespace(secret.Namespace), client.MatchingFields{referencedSecretsIndex: secret.Name}); err != nil {
 		return nil
 	}
 	requests := make([]reconcile.Request, 0, len(list.Items))

@@ -3,6 +3,7 @@ package controller
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -146,10 +147,26 @@ func (h *harness) connection(name string, mutate ...func(*v1alpha1.D365Connectio
 // reconcile runs one reconcile of the named connection and returns the result.
 func (h *harness) reconcile(name string) reconcile.Result {
 	h.t.Helper()
-	res, err := h.r.Reconcile(h.ctx, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: h.ns, Name: name}})
-	if err != nil {
-		h.t.Fatalf("reconcile %s: %v", name, err)
+	return reconcileAs(h.t, h.ctx, h.r, types.NamespacedName{Namespace: h.ns, Name: name})
+}
+
+// reconcileAs runs one reconcile and returns the result as controller-runtime would act on
+// it: a failed step's error is requeued after the wait the reconciler planned (its rate
+// limiter), a terminal one is not requeued. Any other error fails the test.
+func reconcileAs(t *testing.T, ctx context.Context, r *D365ConnectionReconciler, key types.NamespacedName) reconcile.Result {
+	t.Helper()
+	req := reconcile.Request{NamespacedName: key}
+	res, err := r.Reconcile(ctx, req)
+	var failed *stepError
+	switch {
+	case err == nil:
+		return res
+	case errors.Is(err, reconcile.TerminalError(nil)):
+		return reconcile.Result{}
+	case errors.As(err, &failed):
+		return reconcile.Result{RequeueAfter: r.retries.When(req)}
 	}
+	t.Fatalf("reconcile %s: %v", key.Name, err)
 	return res
 }
 

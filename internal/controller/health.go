@@ -12,69 +12,87 @@ import (
 	"github.com/d365-operator/d365-operator/internal/dataverse"
 )
 
-// checkHealth runs WhoAmI when a new token was just issued or the interval has passed,
-// and sets the Healthy condition; connections holding the same token share one call
-// (whoAmIs). It returns when the next check is due and the failure, if any, that decides
-// Ready.
-func (r *D365ConnectionReconciler) checkHealth(ctx context.Context, conn *v1alpha1.D365Connection, envURL, accessToken string, newToken bool, now time.Time) (time.Time, *stepError) {
-	mnow := metav1.NewTime(now)
+// checkHealth runs WhoAmI when a new token was just issued or the interval has passed;
+// connections holding the same token share one call (whoAmIs). Sets s.healthAt (when the
+// next check is due), Healthy, and on a change status.identity and lastHealthCheckTime.
+func (r *D365ConnectionReconciler) checkHealth(ctx context.Context, s *reconcileState) *stepError {
+	conn, mnow := s.conn, metav1.NewTime(s.now)
 	hc := conn.Spec.HealthCheck
 	switch {
 	case hc.Disabled:
 		setCondition(conn, mnow, v1alpha1.ConditionHealthy, metav1.ConditionTrue, v1alpha1.ReasonHealthCheckDisabled,
 			"WhoAmI health checks are disabled (spec.healthCheck.disabled)")
-		return time.Time{}, nil
-	case dataverse.IsAdminServiceHost(hostOf(envURL)):
+		return nil
+	case dataverse.IsAdminServiceHost(hostOf(s.envURL)):
 		setCondition(conn, mnow, v1alpha1.ConditionHealthy, metav1.ConditionTrue, v1alpha1.ReasonHealthCheckNotApplicable,
 			"The Online Management API has no WhoAmI; health is not checked for this endpoint")
-		return time.Time{}, nil
+		return nil
 	}
 	interval := defaultHealthInterval
 	if hc.Interval != nil {
 		interval = hc.Interval.Duration
 	}
-	// A failing check is retried sooner than the interval (at most a minute after the
-	// last one), so that fixing the application user shows up quickly.
-	healthy := conditionTrue(conn, v1alpha1.ConditionHealthy)
-	key := types.NamespacedName{Namespace: conn.Namespace, Name: conn.Name}
-	if last := r.healthRuns.lastRun(key, conn.Status.LastHealthCheckTime); !newToken && !last.IsZero() {
-		due := last.Add(interval)
-		if !healthy {
-			due = last.Add(min(interval, time.Minute))
-		}
-		if now.Before(due) {
-			if healthy {
-				return due, nil
-			}
-			c := findCondition(conn, v1alpha1.ConditionHealthy)
-			return due, &stepError{Reason: c.Reason, Message: c.Message, Terminal: conditionTrue(conn, v1alpha1.ConditionStalled)}
-		}
+	if due, failed, wait := r.healthCheckDue(s, interval); wait {
+		s.healthAt = due
+		return failed
 	}
 
-	who, err := r.whoAmIs.check(ctx, r.Environments, envURL, accessToken, now)
-	r.healthRuns.record(key, now)
+	who, err := r.whoAmIs.check(ctx, r.Environments, s.envURL, s.token.AccessToken, s.now)
+	r.healthRuns.record(types.NamespacedName{Namespace: conn.Namespace, Name: conn.Name}, s.now)
 	if err != nil {
 		conn.Status.LastHealthCheckTime = &mnow
 		failed := classify(err, v1alpha1.ReasonWhoAmIFailed)
-		setCondition(conn, mnow, v1alpha1.ConditionHealthy, metav1.ConditionFalse, failed.Reason, failed.Message)
-		next := now.Add(min(interval, time.Minute))
+		s.healthAt = s.now.Add(min(interval, time.Minute))
 		if failed.RetryAfter > 0 {
-			next = now.Add(failed.RetryAfter)
+			s.healthAt = s.now.Add(failed.RetryAfter)
 		}
-		return next, failed
+		return failed
 	}
+	recordHealthy(s, who)
+	s.healthAt = s.now.Add(interval)
+	return nil
+}
+
+// healthCheckDue returns, when the last check is recent enough to stand (wait), when the
+// next one is due and the failure it found, if any. A failing check is retried sooner than
+// the interval (at most a minute after the last one), so that fixing the application user
+// shows up quickly. A new token is always checked.
+func (r *D365ConnectionReconciler) healthCheckDue(s *reconcileState, interval time.Duration) (due time.Time, failed *stepError, wait bool) {
+	conn := s.conn
+	healthy := conditionTrue(conn, v1alpha1.ConditionHealthy)
+	last := r.healthRuns.lastRun(types.NamespacedName{Namespace: conn.Namespace, Name: conn.Name}, conn.Status.LastHealthCheckTime)
+	if s.fresh || last.IsZero() {
+		return time.Time{}, nil, false
+	}
+	due = last.Add(interval)
+	if !healthy {
+		due = last.Add(min(interval, time.Minute))
+	}
+	if !s.now.Before(due) {
+		return time.Time{}, nil, false
+	}
+	if healthy {
+		return due, nil, true
+	}
+	c := findCondition(conn, v1alpha1.ConditionHealthy)
+	return due, &stepError{Reason: c.Reason, Message: c.Message, Terminal: conditionTrue(conn, v1alpha1.ConditionStalled)}, true
+}
+
+// recordHealthy sets Healthy and the identity WhoAmI returned. A passing check that changes
+// nothing is not written: a healthy connection causes no API writes at rest. The time is
+// recorded with a new token (written anyway) or a change.
+func recordHealthy(s *reconcileState, who dataverse.Identity) {
+	conn, mnow := s.conn, metav1.NewTime(s.now)
 	identity := &v1alpha1.Identity{UserID: who.UserID, BusinessUnitID: who.BusinessUnitID, OrganizationID: who.OrganizationID}
-	// A passing check that changes nothing is not written: a healthy connection causes no
-	// API writes at rest. The time is recorded with a new token (written anyway) or a change.
-	same := healthy && findCondition(conn, v1alpha1.ConditionHealthy).Reason == v1alpha1.ReasonWhoAmISucceeded &&
+	same := conditionTrue(conn, v1alpha1.ConditionHealthy) &&
+		findCondition(conn, v1alpha1.ConditionHealthy).Reason == v1alpha1.ReasonWhoAmISucceeded &&
 		conn.Status.Identity != nil && *conn.Status.Identity == *identity
-	if newToken || !same || conn.Status.LastHealthCheckTime == nil {
+	if s.fresh || !same || conn.Status.LastHealthCheckTime == nil {
 		conn.Status.LastHealthCheckTime = &mnow
 	}
 	conn.Status.Identity = identity
 	setCondition(conn, mnow, v1alpha1.ConditionHealthy, metav1.ConditionTrue, v1alpha1.ReasonWhoAmISucceeded,
 		"WhoAmI succeeded as application user "+who.UserID)
-	return now.Add(interval), nil
 }
 
 func findCondition(conn *v1alpha1.D365Connection, typ string) *metav1.Condition {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -46,7 +47,7 @@ func identityHash(id entra.Identity, resource, envURL string) string {
 // same name that is not ours surfaces when creating it (see writeTarget).
 func (r *D365ConnectionReconciler) readTarget(ctx context.Context, conn *v1alpha1.D365Connection, name, idHash string) (*corev1.Secret, *storedToken, *stepError) {
 	secret := &corev1.Secret{}
-	err := r.Get(ctx, types.NamespacedName{Namespace: conn.Namespace, Name: name}, secret)
+	err := r.Client.Get(ctx, types.NamespacedName{Namespace: conn.Namespace, Name: name}, secret)
 	if apierrors.IsNotFound(err) {
 		return nil, nil, nil
 	}
@@ -68,19 +69,42 @@ func (r *D365ConnectionReconciler) readTarget(ctx context.Context, conn *v1alpha
 	return secret, &storedToken{IssuedAt: issued, ExpiresOn: expires, AccessToken: token}, nil
 }
 
-// writeTarget creates or updates the output Secret with tok. Updates carry the cached
-// resourceVersion, so a concurrent change is detected (Conflict) rather than overwritten.
-// The connection's own labels and annotations are never copied: a GitOps tracking label
-// on the Secret would make Argo CD or Flux prune it as an orphan.
-func (r *D365ConnectionReconciler) writeTarget(ctx context.Context, conn *v1alpha1.D365Connection, existing *corev1.Secret, name, envURL, idHash string, tok entra.Token) *stepError {
-	secret := existing
-	if secret == nil {
-		secret = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: conn.Namespace, Name: name}, Type: corev1.SecretTypeOpaque}
-		if err := controllerutil.SetControllerReference(conn, secret, r.Dependencies.Scheme); err != nil {
-			return &stepError{Reason: v1alpha1.ReasonProgressing, Message: "Setting the output Secret's owner: " + err.Error()}
+// ensureSecret makes the output Secret hold s.token. The desired Secret is computed on
+// every reconcile from the token already held, and written only when it differs from the
+// Secret found: a deleted key or a hand edit is repaired without a token request, and a
+// reconcile that changes nothing writes nothing. Sets the token times,
+// status.lastHandledRequestedAt and Authenticated=True.
+func (r *D365ConnectionReconciler) ensureSecret(ctx context.Context, s *reconcileState) *stepError {
+	desired, failed := r.desiredSecret(s)
+	if failed != nil {
+		return failed
+	}
+	if s.existing == nil || !equality.Semantic.DeepEqual(s.existing, desired) {
+		if failed := r.writeSecret(ctx, s, desired); failed != nil {
+			return failed
 		}
+	}
+	if s.fresh {
+		recordAcquisition(nil)
+	}
+	recordToken(s)
+	return nil
+}
+
+// desiredSecret is the output Secret as it must be: the one found (labels and annotations
+// that others added are kept) or a new one controlled by the connection, with our label,
+// the identity and issue annotations, and the data keys. The connection's own labels and
+// annotations are never copied: a GitOps tracking label on the Secret would make Argo CD or
+// Flux prune it as an orphan.
+func (r *D365ConnectionReconciler) desiredSecret(s *reconcileState) (*corev1.Secret, *stepError) {
+	var secret *corev1.Secret
+	if s.existing != nil {
+		secret = s.existing.DeepCopy()
 	} else {
-		secret = existing.DeepCopy()
+		secret = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: s.conn.Namespace, Name: s.target}, Type: corev1.SecretTypeOpaque}
+		if err := controllerutil.SetControllerReference(s.conn, secret, r.Scheme); err != nil {
+			return nil, &stepError{Reason: v1alpha1.ReasonProgressing, Message: "Setting the output Secret's owner: " + err.Error()}
+		}
 	}
 	if secret.Labels == nil {
 		secret.Labels = map[string]string{}
@@ -89,30 +113,59 @@ func (r *D365ConnectionReconciler) writeTarget(ctx context.Context, conn *v1alph
 	if secret.Annotations == nil {
 		secret.Annotations = map[string]string{}
 	}
-	secret.Annotations[v1alpha1.AnnotationIdentityHash] = idHash
-	secret.Annotations[v1alpha1.AnnotationIssuedAt] = tok.IssuedAt.UTC().Format(time.RFC3339)
-	secret.Data = map[string][]byte{
-		v1alpha1.SecretKeyAccessToken:    []byte(tok.AccessToken),
+	secret.Annotations[v1alpha1.AnnotationIdentityHash] = s.idHash
+	secret.Annotations[v1alpha1.AnnotationIssuedAt] = s.token.IssuedAt.UTC().Format(time.RFC3339)
+	secret.Data = outputData(s)
+	return secret, nil
+}
+
+// outputData is the output Secret's data: the keys API.md fixes.
+func outputData(s *reconcileState) map[string][]byte {
+	return map[string][]byte{
+		v1alpha1.SecretKeyAccessToken:    []byte(s.token.AccessToken),
 		v1alpha1.SecretKeyTokenType:      []byte("Bearer"),
-		v1alpha1.SecretKeyExpiresAt:      []byte(tok.ExpiresOn.UTC().Format(time.RFC3339)),
-		v1alpha1.SecretKeyEnvironmentURL: []byte(envURL),
-		v1alpha1.SecretKeyWebAPIURL:      []byte(envURL + "api/data/v9.2/"),
+		v1alpha1.SecretKeyExpiresAt:      []byte(s.token.ExpiresOn.UTC().Format(time.RFC3339)),
+		v1alpha1.SecretKeyEnvironmentURL: []byte(s.envURL),
+		v1alpha1.SecretKeyWebAPIURL:      []byte(s.envURL + "api/data/v9.2/"),
 	}
+}
+
+// writeSecret creates or updates the output Secret. Updates carry the cached
+// resourceVersion, so a concurrent change is detected (Conflict) rather than overwritten.
+func (r *D365ConnectionReconciler) writeSecret(ctx context.Context, s *reconcileState, desired *corev1.Secret) *stepError {
 	var err error
-	if existing == nil {
-		err = r.Create(ctx, secret)
+	if s.existing == nil {
+		err = r.Client.Create(ctx, desired)
 		if apierrors.IsAlreadyExists(err) {
-			// Not in our label-filtered cache: a Secret someone else made, or ours not yet
-			// seen. An uncached read tells which.
-			found := &corev1.Secret{}
-			if getErr := r.APIReader.Get(ctx, types.NamespacedName{Namespace: conn.Namespace, Name: name}, found); getErr == nil && !metav1.IsControlledBy(found, conn) {
-				return conflict(conn, name)
-			}
+			return r.adoptSecret(ctx, s)
 		}
 	} else {
-		err = r.Update(ctx, secret)
+		err = r.Client.Update(ctx, desired)
 	}
 	if err != nil {
+		return classify(err, v1alpha1.ReasonProgressing)
+	}
+	return nil
+}
+
+// adoptSecret handles a Secret of the target name that is not in the label-filtered cache:
+// one someone else made (a conflict, left untouched), or the connection's own whose
+// managed-by label was removed, which is updated to the desired state (and so back into
+// the cache) instead of failing to create it again and again.
+func (r *D365ConnectionReconciler) adoptSecret(ctx context.Context, s *reconcileState) *stepError {
+	found := &corev1.Secret{}
+	if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: s.conn.Namespace, Name: s.target}, found); err != nil {
+		return classify(err, v1alpha1.ReasonProgressing)
+	}
+	if !metav1.IsControlledBy(found, s.conn) {
+		return conflict(s.conn, s.target)
+	}
+	s.existing = found
+	adopted, failed := r.desiredSecret(s)
+	if failed != nil {
+		return failed
+	}
+	if err := r.Client.Update(ctx, adopted); err != nil {
 		return classify(err, v1alpha1.ReasonProgressing)
 	}
 	return nil

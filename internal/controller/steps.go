@@ -1,0 +1,109 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	v1alpha1 "github.com/d365-operator/d365-operator/api/v1alpha1"
+	"github.com/d365-operator/d365-operator/internal/entra"
+)
+
+// reconcileState is one reconcile of one connection: its inputs, and what each step found
+// for the steps after it. Each field is set by one step only.
+type reconcileState struct {
+	conn *v1alpha1.D365Connection
+	// now is the reconcile's time, whole seconds from the injected clock.
+	now time.Time
+	// target is the output Secret's name.
+	target string
+
+	envURL    string            // environment: "https://host/"
+	cred      credential        // credentials
+	authority resolvedAuthority // authority
+	identity  entra.Identity    // token: who signs in, and its fingerprint on the output Secret
+	idHash    string
+	existing  *corev1.Secret // token: the output Secret as found (nil when absent)
+	token     storedToken    // token: the token the output Secret must hold
+	plan      refreshPlan    // token: when that token is replaced
+	fresh     bool           // token: the token was acquired by this reconcile
+	healthAt  time.Time      // health: when the next health check is due (zero: none)
+}
+
+// step is one stage of a reconcile. A failure lands on condition (Authenticated or Healthy)
+// and decides Ready; the steps after a failed one do not run.
+type step struct {
+	name      string
+	condition string
+	run       func(ctx context.Context, s *reconcileState) *stepError
+}
+
+// steps are a reconcile's stages, in order. Each one's contract (the fields and the
+// condition it sets) is on its function.
+func (r *D365ConnectionReconciler) steps() []step {
+	return []step{
+		{"environment", v1alpha1.ConditionAuthenticated, r.checkEnvironment},
+		{"credentials", v1alpha1.ConditionAuthenticated, r.resolveCredential},
+		{"authority", v1alpha1.ConditionAuthenticated, r.resolveAuthority},
+		{"token", v1alpha1.ConditionAuthenticated, r.ensureToken},
+		{"output Secret", v1alpha1.ConditionAuthenticated, r.ensureSecret},
+		{"health", v1alpha1.ConditionHealthy, r.checkHealth},
+	}
+}
+
+// runSteps runs the steps, sets the failed step's condition, summarises Ready, Reconciling
+// and Stalled, and says when to come back.
+func (r *D365ConnectionReconciler) runSteps(ctx context.Context, req reconcile.Request, conn *v1alpha1.D365Connection) (reconcile.Result, error) {
+	s := &reconcileState{conn: conn, now: r.Clock.Now().Truncate(time.Second), target: targetName(conn)}
+	conn.Status.TargetSecretName = s.target
+	for _, st := range r.steps() {
+		failed := st.run(ctx, s)
+		if failed == nil {
+			continue
+		}
+		failed = s.withTokenValidity(st.condition, failed)
+		mnow := metav1.NewTime(s.now)
+		setCondition(conn, mnow, st.condition, metav1.ConditionFalse, failed.Reason, failed.Message)
+		summarize(conn, mnow, failed, "")
+		log.FromContext(ctx).Info("Connection not ready", "step", st.name, "reason", failed.Reason, "terminal", failed.Terminal)
+		return r.retryAfterFailure(req, s, st.condition, failed)
+	}
+	r.retries.reset(req)
+	summarize(conn, metav1.NewTime(s.now), nil, fmt.Sprintf("Token in Secret %q is valid until %s; next refresh at %s",
+		s.target, s.token.ExpiresOn.UTC().Format(time.RFC3339), s.plan.At.UTC().Format(time.RFC3339)))
+	return reconcile.Result{RequeueAfter: nextWake(s.now, s.plan.At, s.healthAt)}, nil
+}
+
+// withTokenValidity adds to a sign-in failure that the token already in the output Secret
+// stays usable, and until when: the failure does not mean the pods lost access.
+func (s *reconcileState) withTokenValidity(condition string, failed *stepError) *stepError {
+	if condition != v1alpha1.ConditionAuthenticated || s.token.AccessToken == "" || !s.now.Before(s.token.ExpiresOn) {
+		return failed
+	}
+	withExpiry := *failed
+	withExpiry.Message += fmt.Sprintf(". The token in Secret %q stays valid until %s", s.target, s.token.ExpiresOn.UTC().Format(time.RFC3339))
+	return &withExpiry
+}
+
+// retryAfterFailure returns a failed step as an error for controller-runtime's metrics and
+// plans its retry: a terminal sign-in failure waits for a change (the watches); a transient
+// one backs off, honouring Retry-After, within the held token's validity; a failed health
+// check comes back when the token or the next check is due.
+func (r *D365ConnectionReconciler) retryAfterFailure(req reconcile.Request, s *reconcileState, condition string, failed *stepError) (reconcile.Result, error) {
+	if condition == v1alpha1.ConditionHealthy {
+		r.retries.reset(req)
+		r.retries.plan(req, nextWake(s.now, s.plan.At, s.healthAt))
+		return reconcile.Result{}, failed
+	}
+	if failed.Terminal {
+		r.retries.reset(req)
+		return reconcile.Result{}, reconcile.TerminalError(failed)
+	}
+	r.retries.planBackoff(req, failed.RetryAfter, s.token.ExpiresOn.Sub(s.now))
+	return reconcile.Result{}, failed
+}
