@@ -44,7 +44,7 @@ func identityHash(id entra.Identity, resource, envURL string) string {
 
 // readTarget returns the output Secret (nil when absent) and the token in it, if that
 // token was issued for idHash. Only Secrets labelled as ours are in the cache; one of the
-// same name that is not ours surfaces when creating it (see writeTarget).
+// same name that is not ours surfaces when creating it (see adoptSecret).
 func (r *D365ConnectionReconciler) readTarget(ctx context.Context, conn *v1alpha1.D365Connection, name, idHash string) (*corev1.Secret, *storedToken, *stepError) {
 	secret := &corev1.Secret{}
 	err := r.Client.Get(ctx, types.NamespacedName{Namespace: conn.Namespace, Name: name}, secret)
