@@ -7,12 +7,14 @@ import (
 	"crypto/tls"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/clock"
@@ -75,35 +77,49 @@ Flags:
 	flag.PrintDefaults()
 }
 
+// run wires the manager and blocks until a termination signal stops it.
 func run(opts options) error {
-	aliases, err := transport.ParseHostAliases(opts.hostAliases)
+	httpClient, err := opts.httpClient()
 	if err != nil {
-		return fmt.Errorf("--host-alias: %w", err)
+		return err
 	}
-	httpClient := transport.NewHTTPClient(transport.Options{HostAliases: aliases, Timeout: opts.httpTimeout})
 	policy := trust.NewPolicy(opts.extraAuthorityHosts, opts.extraEnvironmentHosts)
 
 	cfg := ctrl.GetConfigOrDie()
 	cfg.QPS, cfg.Burst = float32(opts.kubeAPIQPS), opts.kubeAPIBurst
-
-	// HTTP/2 stays off unless asked for: it exposes the metrics server to the HTTP/2 Stream
-	// Cancellation and Rapid Reset CVEs (GHSA-qppj-fm5r-hxr3, GHSA-4374-p667-p6c8).
-	var tlsOpts []func(*tls.Config)
-	if !opts.enableHTTP2 {
-		tlsOpts = append(tlsOpts, func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} })
-	}
-	metricsOpts := metricsserver.Options{
-		BindAddress: opts.metricsAddr, SecureServing: opts.secureMetrics, TLSOpts: tlsOpts,
-	}
-	if opts.secureMetrics {
-		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
-	}
+	// One map for both caches: the manager's cache fills in its defaults per namespace, and
+	// the Secret metadata cache is built from the map as the manager left it.
 	namespaces := opts.namespaces()
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+	mgr, err := ctrl.NewManager(cfg, opts.managerOptions(namespaces))
+	if err != nil {
+		return fmt.Errorf("creating the manager: %w", err)
+	}
+	if err := setupControllers(mgr, namespaces, opts.concurrency, dependencies(httpClient, policy)); err != nil {
+		return err
+	}
+	if err := addProbes(mgr); err != nil {
+		return err
+	}
+	setupLog.Info("Starting the operator", "watchedNamespaces", opts.watchNamespaces, "concurrency", opts.concurrency)
+	return mgr.Start(ctrl.SetupSignalHandler())
+}
+
+// httpClient is the client of Entra ID and Dataverse, dialing --host-alias targets.
+func (o *options) httpClient() (*http.Client, error) {
+	aliases, err := transport.ParseHostAliases(o.hostAliases)
+	if err != nil {
+		return nil, fmt.Errorf("--host-alias: %w", err)
+	}
+	return transport.NewHTTPClient(transport.Options{HostAliases: aliases, Timeout: o.httpTimeout}), nil
+}
+
+// managerOptions are the manager's scheme, metrics, probes, leader election and cache.
+func (o *options) managerOptions(namespaces map[string]cache.Config) ctrl.Options {
+	return ctrl.Options{
 		Scheme:                 scheme,
-		Metrics:                metricsOpts,
-		HealthProbeBindAddress: opts.probeAddr,
-		LeaderElection:         opts.leaderElect,
+		Metrics:                o.metricsOptions(),
+		HealthProbeBindAddress: o.probeAddr,
+		LeaderElection:         o.leaderElect,
 		LeaderElectionID:       "d365-operator.operators.dev",
 		Cache: cache.Options{
 			DefaultNamespaces: namespaces,
@@ -111,46 +127,77 @@ func run(opts options) error {
 			// Only the operator's own output Secrets are cached in full.
 			ByObject: map[client.Object]cache.ByObject{&corev1.Secret{}: controller.OutputSecretCacheOptions()},
 		},
-	})
-	if err != nil {
-		return fmt.Errorf("creating the manager: %w", err)
 	}
+}
+
+// metricsOptions serve metrics over HTTPS with Kubernetes authentication and authorization
+// unless --metrics-secure=false.
+func (o *options) metricsOptions() metricsserver.Options {
+	// HTTP/2 stays off unless asked for: it exposes the metrics server to the HTTP/2 Stream
+	// Cancellation and Rapid Reset CVEs (GHSA-qppj-fm5r-hxr3, GHSA-4374-p667-p6c8).
+	var tlsOpts []func(*tls.Config)
+	if !o.enableHTTP2 {
+		tlsOpts = append(tlsOpts, func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} })
+	}
+	metricsOpts := metricsserver.Options{
+		BindAddress: o.metricsAddr, SecureServing: o.secureMetrics, TLSOpts: tlsOpts,
+	}
+	if o.secureMetrics {
+		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
+	return metricsOpts
+}
+
+// dependencies are the reconciler's outside systems: Entra ID and Dataverse share one HTTP
+// client and one trust policy, and all run on the real clock. setupControllers adds the
+// Kubernetes side.
+func dependencies(httpClient *http.Client, policy *trust.Policy) controller.Dependencies {
+	realClock := clock.RealClock{}
+	return controller.Dependencies{
+		Clock:        realClock,
+		Tokens:       entra.NewProvider(entra.ProviderOptions{HTTPClient: httpClient, Clock: realClock, Trust: policy}),
+		Environments: dataverse.NewClient(httpClient, dataverse.WithTrust(policy), dataverse.WithClock(realClock)),
+		Trust:        policy,
+	}
+}
+
+// setupControllers adds the D365Connection reconciler to the manager, on the manager's
+// clients and a metadata-only cache of the Secrets connections reference.
+func setupControllers(mgr ctrl.Manager, namespaces map[string]cache.Config, concurrency int, deps controller.Dependencies) error {
 	secretMetadata, err := controller.NewSecretMetadataCache(mgr, namespaces)
 	if err != nil {
 		return fmt.Errorf("creating the Secret metadata cache: %w", err)
 	}
-	// Workload identity must never sign in as the operator itself.
-	whoCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	self, err := controller.OperatorServiceAccount(whoCtx, mgr.GetClient())
-	cancel()
+	self, err := operatorServiceAccount(mgr.GetClient())
 	if err != nil {
 		return err
 	}
-	realClock := clock.RealClock{}
-	reconciler := controller.New(controller.Dependencies{
-		Client:         mgr.GetClient(),
-		APIReader:      mgr.GetAPIReader(),
-		SecretMetadata: secretMetadata,
-		Scheme:         mgr.GetScheme(),
-		Clock:          realClock,
-		Recorder:       mgr.GetEventRecorder("d365-operator"),
-		Tokens:         entra.NewProvider(entra.ProviderOptions{HTTPClient: httpClient, Clock: realClock, Trust: policy}),
-		Environments:   dataverse.NewClient(httpClient, dataverse.WithTrust(policy), dataverse.WithClock(realClock)),
-		Trust:          policy,
-
-		OperatorServiceAccount: self,
-	})
-	if err := reconciler.SetupWithManager(mgr, secretMetadata, opts.concurrency); err != nil {
+	deps.Client = mgr.GetClient()
+	deps.APIReader = mgr.GetAPIReader()
+	deps.SecretMetadata = secretMetadata
+	deps.Scheme = mgr.GetScheme()
+	deps.Recorder = mgr.GetEventRecorder("d365-operator")
+	deps.OperatorServiceAccount = self
+	if err := controller.New(deps).SetupWithManager(mgr, secretMetadata, concurrency); err != nil {
 		return fmt.Errorf("setting up the controller: %w", err)
 	}
+	return nil
+}
+
+// operatorServiceAccount asks the API server who the operator runs as, because workload
+// identity must never sign in as the operator itself.
+func operatorServiceAccount(c client.Client) (types.NamespacedName, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return controller.OperatorServiceAccount(ctx, c)
+}
+
+// addProbes serves /healthz and /readyz on --health-probe-bind-address.
+func addProbes(mgr ctrl.Manager) error {
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return err
 	}
-	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
-		return err
-	}
-	setupLog.Info("Starting the operator", "watchedNamespaces", opts.watchNamespaces, "concurrency", opts.concurrency)
-	return mgr.Start(ctrl.SetupSignalHandler())
+	return mgr.AddReadyzCheck("readyz", healthz.Ping)
 }
 
 // options are the operator's flags.

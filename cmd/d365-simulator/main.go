@@ -36,56 +36,109 @@ func main() {
 	}
 }
 
+// options are the simulator's flags.
+type options struct {
+	listen      string
+	configPath  string
+	caOut       string
+	aliasesOut  string
+	caCert      string
+	caKey       string
+	lifetime    time.Duration
+	printConfig bool
+}
+
+// BindFlags registers the simulator's flags.
+func (o *options) BindFlags(fs *flag.FlagSet) {
+	fs.StringVar(&o.listen, "listen", "127.0.0.1:8443", "TCP address to listen on")
+	fs.StringVar(&o.configPath, "config", "", "YAML world description (default: the built-in demo world)")
+	fs.StringVar(&o.caOut, "ca-out", "", "write the CA certificate (PEM) to this file")
+	fs.StringVar(&o.aliasesOut, "aliases-out", "", "write host:443=address lines to this file")
+	fs.StringVar(&o.caCert, "ca-cert", "", "reuse this CA certificate (PEM; with --ca-key)")
+	fs.StringVar(&o.caKey, "ca-key", "", "reuse this CA private key (PEM; with --ca-cert)")
+	fs.DurationVar(&o.lifetime, "token-lifetime", 0, "access-token lifetime (overrides the config; default 75m)")
+	fs.BoolVar(&o.printConfig, "print-config", false, "print the demo world as YAML and exit")
+}
+
+// run serves the simulated world until SIGINT or SIGTERM.
 func run() error {
-	listen := flag.String("listen", "127.0.0.1:8443", "TCP address to listen on")
-	configPath := flag.String("config", "", "YAML world description (default: the built-in demo world)")
-	caOut := flag.String("ca-out", "", "write the CA certificate (PEM) to this file")
-	aliasesOut := flag.String("aliases-out", "", "write host:443=address lines to this file")
-	caCert := flag.String("ca-cert", "", "reuse this CA certificate (PEM; with --ca-key)")
-	caKey := flag.String("ca-key", "", "reuse this CA private key (PEM; with --ca-cert)")
-	lifetime := flag.Duration("token-lifetime", 0, "access-token lifetime (overrides the config; default 75m)")
-	printConfig := flag.Bool("print-config", false, "print the demo world as YAML and exit")
+	var opts options
+	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
 
-	if *printConfig {
-		demo := fileConfig{TokenLifetime: simulator.DefaultTokenLifetime.String(), Config: simulator.DefaultConfig()}
-		out, err := yaml.Marshal(demo)
-		if err != nil {
-			return err
-		}
-		_, err = os.Stdout.Write(out)
-		return err
+	if opts.printConfig {
+		return printDemoConfig()
 	}
-	cfg, err := loadConfig(*configPath)
+	cfg, err := opts.config()
 	if err != nil {
 		return err
 	}
-	cfg.ListenAddr = *listen
-	if *lifetime > 0 {
-		cfg.TokenLifetime = *lifetime
-	}
-	if *caCert != "" || *caKey != "" {
-		if cfg.CACertPEM, err = os.ReadFile(*caCert); err != nil {
-			return err
-		}
-		if cfg.CAKeyPEM, err = os.ReadFile(*caKey); err != nil {
-			return err
-		}
-	}
-	cfg.ErrorLog = log.New(os.Stderr, "d365-simulator: ", log.LstdFlags)
-
 	srv, err := simulator.Start(cfg)
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
-	if *caOut != "" {
-		// A CA certificate is public; other processes (the operator) must read it.
-		if err := os.WriteFile(*caOut, srv.CACertPEM(), 0o644); err != nil { //nolint:gosec // public data
-			return err
+	if err := opts.announce(srv); err != nil {
+		return err
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+	fmt.Println("d365-simulator: shutting down")
+	return nil
+}
+
+// printDemoConfig writes the built-in demo world as YAML to stdout, a starting point for
+// --config.
+func printDemoConfig() error {
+	demo := fileConfig{TokenLifetime: simulator.DefaultTokenLifetime.String(), Config: simulator.DefaultConfig()}
+	out, err := yaml.Marshal(demo)
+	if err != nil {
+		return err
+	}
+	_, err = os.Stdout.Write(out)
+	return err
+}
+
+// config is the world of --config with the flags that override it applied.
+func (o *options) config() (simulator.Config, error) {
+	cfg, err := loadConfig(o.configPath)
+	if err != nil {
+		return simulator.Config{}, err
+	}
+	cfg.ListenAddr = o.listen
+	if o.lifetime > 0 {
+		cfg.TokenLifetime = o.lifetime
+	}
+	if o.caCert != "" || o.caKey != "" {
+		if cfg.CACertPEM, err = os.ReadFile(o.caCert); err != nil {
+			return simulator.Config{}, err
+		}
+		if cfg.CAKeyPEM, err = os.ReadFile(o.caKey); err != nil {
+			return simulator.Config{}, err
 		}
 	}
-	aliases := srv.HostAliases()
+	cfg.ErrorLog = log.New(os.Stderr, "d365-simulator: ", log.LstdFlags)
+	return cfg, nil
+}
+
+// announce tells clients how to reach the running simulator: the CA to trust and the
+// host aliases to dial, in the files --ca-out and --aliases-out name and on stdout.
+func (o *options) announce(srv *simulator.Server) error {
+	if err := writePublicFile(o.caOut, srv.CACertPEM()); err != nil {
+		return err
+	}
+	lines := aliasLines(srv.HostAliases())
+	if err := writePublicFile(o.aliasesOut, []byte(lines)); err != nil {
+		return err
+	}
+	fmt.Printf("d365-simulator listening on %s\n%s", srv.Addr(), lines)
+	return nil
+}
+
+// aliasLines renders host aliases as sorted host=address lines.
+func aliasLines(aliases map[string]string) string {
 	hosts := make([]string, 0, len(aliases))
 	for h := range aliases {
 		hosts = append(hosts, h)
@@ -95,18 +148,16 @@ func run() error {
 	for _, h := range hosts {
 		fmt.Fprintf(&lines, "%s=%s\n", h, aliases[h])
 	}
-	if *aliasesOut != "" {
-		if err := os.WriteFile(*aliasesOut, []byte(lines.String()), 0o644); err != nil { //nolint:gosec // public data
-			return err
-		}
-	}
-	fmt.Printf("d365-simulator listening on %s\n%s", srv.Addr(), lines.String())
+	return lines.String()
+}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	<-ctx.Done()
-	fmt.Println("d365-simulator: shutting down")
-	return nil
+// writePublicFile writes data to path unless path is empty. The data (a CA certificate,
+// host aliases) is public, and other processes (the operator) must read it.
+func writePublicFile(path string, data []byte) error {
+	if path == "" {
+		return nil
+	}
+	return os.WriteFile(path, data, 0o644) //nolint:gosec // public data
 }
 
 // loadConfig reads the YAML world, or returns the demo world when path is empty.

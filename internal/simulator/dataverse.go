@@ -25,16 +25,11 @@ var versionRE = regexp.MustCompile(`^v9\.[0-9]$`)
 // /api/data or to the SOAP endpoint without a usable bearer token gets the bearer
 // challenge, whatever its path: that is how clients discover the authority.
 func (s *Server) serveDataverse(w http.ResponseWriter, r *http.Request, env Environment) {
-	lp := strings.ToLower(r.URL.Path)
 	if env.AdminService {
-		// The Online Management API: authority discovery only; no Web API, no WhoAmI.
-		if lp == "/api/aad/challenge" {
-			s.writeChallenge(w, env, "")
-			return
-		}
-		writeODataError(w, http.StatusNotFound, "0x80060888", "Resource not found for the segment '"+firstSegment(r.URL.Path)+"'.")
+		s.serveAdminService(w, r, env)
 		return
 	}
+	lp := strings.ToLower(r.URL.Path)
 	soap := strings.HasPrefix(lp, "/xrmservices/2011/organization.svc/web")
 	if !soap && lp != "/api/data" && !strings.HasPrefix(lp, "/api/data/") {
 		http.NotFound(w, r)
@@ -55,9 +50,25 @@ func (s *Server) serveDataverse(w http.ResponseWriter, r *http.Request, env Envi
 		_, _ = w.Write([]byte("<html><body>Organization Service (d365-simulator)</body></html>"))
 		return
 	}
+	s.serveWebAPI(w, r, env, userID)
+}
+
+// serveAdminService answers for the Online Management API: authority discovery only; no
+// Web API, no WhoAmI.
+func (s *Server) serveAdminService(w http.ResponseWriter, r *http.Request, env Environment) {
+	if strings.ToLower(r.URL.Path) == "/api/aad/challenge" {
+		s.writeChallenge(w, env, "")
+		return
+	}
+	writeSegmentNotFound(w, firstSegment(r.URL.Path))
+}
+
+// serveWebAPI answers an authorized caller's request under /api/data: the service
+// document of a version, or WhoAmI.
+func (s *Server) serveWebAPI(w http.ResponseWriter, r *http.Request, env Environment, userID string) {
 	rest := strings.Split(strings.Trim(r.URL.Path[len("/api/data"):], "/"), "/")
 	if rest[0] == "" || !versionRE.MatchString(rest[0]) {
-		writeODataError(w, http.StatusNotFound, "0x80060888", "Resource not found for the segment '"+rest[0]+"'.")
+		writeSegmentNotFound(w, rest[0])
 		return
 	}
 	version := rest[0]
@@ -72,21 +83,31 @@ func (s *Server) serveDataverse(w http.ResponseWriter, r *http.Request, env Envi
 			},
 		})
 	case len(rest) == 2 && (strings.EqualFold(rest[1], "WhoAmI") || strings.EqualFold(rest[1], "WhoAmI()")):
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			w.Header().Set("Allow", "OPTIONS,GET,HEAD")
-			writeODataError(w, http.StatusMethodNotAllowed, "0x80060888", "The requested resource does not support http method '"+r.Method+"'.")
-			return
-		}
-		// Key order as Dataverse sends it (reference §4.2).
-		s.writeODataJSON(w, env, userID, struct {
-			Context        string `json:"@odata.context"`
-			BusinessUnitID string `json:"BusinessUnitId"`
-			UserID         string `json:"UserId"`
-			OrganizationID string `json:"OrganizationId"`
-		}{"https://" + env.Host + "/api/data/" + version + "/$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse", env.BusinessUnitID, userID, env.OrganizationID})
+		s.serveWhoAmI(w, r, env, userID, version)
 	default:
-		writeODataError(w, http.StatusNotFound, "0x80060888", "Resource not found for the segment '"+rest[1]+"'.")
+		writeSegmentNotFound(w, rest[1])
 	}
+}
+
+// serveWhoAmI answers the WhoAmI function, which takes GET and HEAD only.
+func (s *Server) serveWhoAmI(w http.ResponseWriter, r *http.Request, env Environment, userID, version string) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "OPTIONS,GET,HEAD")
+		writeODataError(w, http.StatusMethodNotAllowed, "0x80060888", "The requested resource does not support http method '"+r.Method+"'.")
+		return
+	}
+	// Key order as Dataverse sends it (reference §4.2).
+	s.writeODataJSON(w, env, userID, struct {
+		Context        string `json:"@odata.context"`
+		BusinessUnitID string `json:"BusinessUnitId"`
+		UserID         string `json:"UserId"`
+		OrganizationID string `json:"OrganizationId"`
+	}{"https://" + env.Host + "/api/data/" + version + "/$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse", env.BusinessUnitID, userID, env.OrganizationID})
+}
+
+// writeSegmentNotFound sends Dataverse's 404 for a path segment it does not know.
+func writeSegmentNotFound(w http.ResponseWriter, segment string) {
+	writeODataError(w, http.StatusNotFound, "0x80060888", "Resource not found for the segment '"+segment+"'.")
 }
 
 func firstSegment(p string) string {

@@ -57,50 +57,74 @@ func parseJWKS(doc []byte) ([]crypto.PublicKey, error) {
 		if k.Use != "" && k.Use != "sig" {
 			continue
 		}
+		var pub crypto.PublicKey
+		var err error
 		switch k.Kty {
 		case "RSA":
-			n, err1 := b64.DecodeString(k.N)
-			e, err2 := b64.DecodeString(k.E)
-			if err := errors.Join(err1, err2); err != nil || len(n) == 0 || len(e) == 0 {
-				return nil, fmt.Errorf("keys[%d]: malformed RSA key", i)
-			}
-			out = append(out, &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(new(big.Int).SetBytes(e).Int64())})
+			pub, err = rsaPublicKey(k)
 		case "EC":
-			var curve elliptic.Curve
-			switch k.Crv {
-			case "P-256":
-				curve = elliptic.P256()
-			case "P-384":
-				curve = elliptic.P384()
-			case "P-521":
-				curve = elliptic.P521()
-			default:
-				return nil, fmt.Errorf("keys[%d]: unsupported curve %q", i, k.Crv)
-			}
-			x, err1 := b64.DecodeString(k.X)
-			y, err2 := b64.DecodeString(k.Y)
-			if err := errors.Join(err1, err2); err != nil {
-				return nil, fmt.Errorf("keys[%d]: malformed EC key", i)
-			}
-			// ParseUncompressedPublicKey validates the point; it wants 0x04 || X || Y, each
-			// coordinate left-padded to the curve's size.
-			size := (curve.Params().BitSize + 7) / 8
-			if len(x) > size || len(y) > size {
-				return nil, fmt.Errorf("keys[%d]: malformed EC key", i)
-			}
-			point := make([]byte, 1+2*size)
-			point[0] = 4
-			copy(point[1+size-len(x):1+size], x)
-			copy(point[1+2*size-len(y):], y)
-			pub, err := ecdsa.ParseUncompressedPublicKey(curve, point)
-			if err != nil {
-				return nil, fmt.Errorf("keys[%d]: invalid EC key: %w", i, err)
-			}
-			out = append(out, pub)
+			pub, err = ecPublicKey(k)
+		default:
+			continue
 		}
+		if err != nil {
+			return nil, fmt.Errorf("keys[%d]: %w", i, err)
+		}
+		out = append(out, pub)
 	}
 	if len(out) == 0 {
 		return nil, errors.New("no usable signature key")
 	}
 	return out, nil
+}
+
+// rsaPublicKey decodes the modulus and exponent of an RSA JWK.
+func rsaPublicKey(k jwk) (*rsa.PublicKey, error) {
+	n, err1 := b64.DecodeString(k.N)
+	e, err2 := b64.DecodeString(k.E)
+	if err := errors.Join(err1, err2); err != nil || len(n) == 0 || len(e) == 0 {
+		return nil, errors.New("malformed RSA key")
+	}
+	return &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(new(big.Int).SetBytes(e).Int64())}, nil
+}
+
+// ecPublicKey decodes an EC JWK and checks that its point is on the curve.
+func ecPublicKey(k jwk) (*ecdsa.PublicKey, error) {
+	curve, err := ecCurve(k.Crv)
+	if err != nil {
+		return nil, err
+	}
+	x, err1 := b64.DecodeString(k.X)
+	y, err2 := b64.DecodeString(k.Y)
+	if err := errors.Join(err1, err2); err != nil {
+		return nil, errors.New("malformed EC key")
+	}
+	// ParseUncompressedPublicKey validates the point; it wants 0x04 || X || Y, each
+	// coordinate left-padded to the curve's size.
+	size := (curve.Params().BitSize + 7) / 8
+	if len(x) > size || len(y) > size {
+		return nil, errors.New("malformed EC key")
+	}
+	point := make([]byte, 1+2*size)
+	point[0] = 4
+	copy(point[1+size-len(x):1+size], x)
+	copy(point[1+2*size-len(y):], y)
+	pub, err := ecdsa.ParseUncompressedPublicKey(curve, point)
+	if err != nil {
+		return nil, fmt.Errorf("invalid EC key: %w", err)
+	}
+	return pub, nil
+}
+
+// ecCurve returns the NIST curve a JWK's crv names.
+func ecCurve(crv string) (elliptic.Curve, error) {
+	switch crv {
+	case "P-256":
+		return elliptic.P256(), nil
+	case "P-384":
+		return elliptic.P384(), nil
+	case "P-521":
+		return elliptic.P521(), nil
+	}
+	return nil, fmt.Errorf("unsupported curve %q", crv)
 }

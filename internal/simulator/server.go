@@ -2,6 +2,7 @@ package simulator
 
 import (
 	"context"
+	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -52,23 +53,15 @@ func Start(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("simulator CA: %w", err)
 	}
-	key, err := rsaKey(cfg.SigningKey)
+	sig, err := signerFor(cfg.SigningKey)
 	if err != nil {
 		return nil, err
-	}
-	sig, err := newSigner(key)
-	if err != nil {
-		return nil, fmt.Errorf("simulator signing key: %w", err)
 	}
 	cert, err := ca.serving(w.hosts())
 	if err != nil {
 		return nil, fmt.Errorf("simulator serving certificate: %w", err)
 	}
-	addr := cfg.ListenAddr
-	if addr == "" {
-		addr = "127.0.0.1:0"
-	}
-	ln, err := net.Listen("tcp", addr)
+	ln, err := listen(cfg.ListenAddr)
 	if err != nil {
 		return nil, err
 	}
@@ -77,11 +70,43 @@ func Start(cfg Config) (*Server, error) {
 		s.clock = clock.RealClock{}
 	}
 	s.grants.init()
-	errLog := cfg.ErrorLog
+	s.http = s.newHTTPServer(cert, cfg.ErrorLog)
+	s.client = s.newHTTPClient()
+	go func() {
+		defer close(s.done)
+		_ = s.http.ServeTLS(ln, "", "") // returns http.ErrServerClosed on Close
+	}()
+	return s, nil
+}
+
+// signerFor returns the token signer of key, or of a new key when key is nil.
+func signerFor(key *rsa.PrivateKey) (*signer, error) {
+	key, err := rsaKey(key)
+	if err != nil {
+		return nil, err
+	}
+	sig, err := newSigner(key)
+	if err != nil {
+		return nil, fmt.Errorf("simulator signing key: %w", err)
+	}
+	return sig, nil
+}
+
+// listen opens the TCP listener, on a free loopback port when addr is empty.
+func listen(addr string) (net.Listener, error) {
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	return net.Listen("tcp", addr)
+}
+
+// newHTTPServer serves s over TLS with cert; server errors go to errLog, or nowhere when
+// it is nil.
+func (s *Server) newHTTPServer(cert tls.Certificate, errLog *log.Logger) *http.Server {
 	if errLog == nil {
 		errLog = log.New(io.Discard, "", 0)
 	}
-	s.http = &http.Server{
+	return &http.Server{
 		Handler:           s,
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
 		ReadHeaderTimeout: 10 * time.Second,
@@ -91,12 +116,6 @@ func Start(cfg Config) (*Server, error) {
 		ErrorLog:          errLog,
 		// No WriteTimeout: a Latency fault may hold a response longer on purpose.
 	}
-	s.client = s.newHTTPClient()
-	go func() {
-		defer close(s.done)
-		_ = s.http.ServeTLS(ln, "", "") // returns http.ErrServerClosed on Close
-	}()
-	return s, nil
 }
 
 // Close stops the server and drops open connections. It is idempotent.

@@ -48,27 +48,44 @@ func newWorld(cfg Config) (*world, error) {
 	if w.lifetime <= 0 {
 		w.lifetime = DefaultTokenLifetime
 	}
+	// A host answers as one thing only: as Entra ID (for any number of tenants) or as one
+	// environment.
+	served := map[string]bool{}
+	errs := w.addTenants(cfg.Tenants, served)
+	errs = append(errs, w.addEnvironments(cfg.Environments, served)...)
+	errs = append(errs, w.addExtraHosts(cfg.ExtraHosts, served)...)
+	return w, errors.Join(errs...)
+}
+
+// addTenants adds the valid tenants and marks their authority hosts served. A GUID or a
+// domain names one tenant only.
+func (w *world) addTenants(tenants []Tenant, served map[string]bool) []error {
 	var errs []error
-	authority := map[string]bool{} // authority hosts (shared by many tenants)
-	envHosts := map[string]bool{}
-	seenTenant := map[string]bool{}
-	for i := range cfg.Tenants {
-		t, err := normalizeTenant(cfg.Tenants[i])
+	seen := map[string]bool{}
+	for i := range tenants {
+		t, err := normalizeTenant(tenants[i])
 		if err != nil {
 			errs = append(errs, fmt.Errorf("tenants[%d]: %w", i, err))
 			continue
 		}
 		for _, key := range []string{t.ID, t.Domain} {
-			if key != "" && seenTenant[key] {
+			if key != "" && seen[key] {
 				errs = append(errs, fmt.Errorf("tenants[%d]: %q is used by two tenants", i, key))
 			}
-			seenTenant[key] = true
+			seen[key] = true
 		}
-		authority[t.AuthorityHost] = true
+		served[t.AuthorityHost] = true
 		w.tenants = append(w.tenants, t)
 	}
-	for i := range cfg.Environments {
-		e := cfg.Environments[i]
+	return errs
+}
+
+// addEnvironments adds the valid environments of configured tenants on hosts not served
+// yet. The caller adds the tenants first.
+func (w *world) addEnvironments(envs []Environment, served map[string]bool) []error {
+	var errs []error
+	for i := range envs {
+		e := envs[i]
 		e.Host = strings.ToLower(strings.TrimSpace(e.Host))
 		e.TenantID = strings.ToLower(e.TenantID)
 		switch {
@@ -78,56 +95,71 @@ func newWorld(cfg Config) (*world, error) {
 		case w.tenant(e.TenantID) == nil:
 			errs = append(errs, fmt.Errorf("environments[%d] (%s): tenant %q is not configured", i, e.Host, e.TenantID))
 			continue
-		case authority[e.Host] || envHosts[e.Host]:
+		case served[e.Host]:
 			errs = append(errs, fmt.Errorf("environments[%d]: host %q is used twice", i, e.Host))
 			continue
 		}
-		envHosts[e.Host] = true
-		e.OrganizationID = strings.ToLower(e.OrganizationID)
-		e.BusinessUnitID = strings.ToLower(e.BusinessUnitID)
-		if e.OrganizationID == "" {
-			e.OrganizationID = derivedGUID("organization", e.Host)
-		}
-		if e.BusinessUnitID == "" {
-			e.BusinessUnitID = derivedGUID("businessunit", e.Host)
-		}
-		if e.AdminModeStatus == 0 {
-			e.AdminModeStatus = 403
-		}
-		if e.AdminModeErrorCode == "" {
-			e.AdminModeErrorCode = "0x80040220"
-		}
-		e.ApplicationUsers = append([]ApplicationUser(nil), e.ApplicationUsers...)
-		for j := range e.ApplicationUsers {
-			u := &e.ApplicationUsers[j]
-			u.ClientID = strings.ToLower(u.ClientID)
-			if u.UserID == "" {
-				u.UserID = derivedGUID("systemuser", e.Host, u.ClientID)
-			}
-		}
-		e.Users = append([]EnvironmentUser(nil), e.Users...)
-		for j := range e.Users {
-			u := &e.Users[j]
-			u.ObjectID = strings.ToLower(u.ObjectID)
-			if u.UserID == "" {
-				u.UserID = derivedGUID("systemuser", e.Host, u.ObjectID)
-			}
-		}
+		served[e.Host] = true
+		normalizeEnvironment(&e)
 		w.envs = append(w.envs, &e)
 	}
-	for _, h := range cfg.ExtraHosts {
+	return errs
+}
+
+// normalizeEnvironment lower-cases the GUIDs of a validated environment and fills in its
+// defaults: ids derived from the host, and the administration mode refusal Dataverse sends.
+func normalizeEnvironment(e *Environment) {
+	e.OrganizationID = strings.ToLower(e.OrganizationID)
+	e.BusinessUnitID = strings.ToLower(e.BusinessUnitID)
+	if e.OrganizationID == "" {
+		e.OrganizationID = derivedGUID("organization", e.Host)
+	}
+	if e.BusinessUnitID == "" {
+		e.BusinessUnitID = derivedGUID("businessunit", e.Host)
+	}
+	if e.AdminModeStatus == 0 {
+		e.AdminModeStatus = 403
+	}
+	if e.AdminModeErrorCode == "" {
+		e.AdminModeErrorCode = "0x80040220"
+	}
+	e.ApplicationUsers = withSystemUserIDs(e.Host, e.ApplicationUsers,
+		func(u *ApplicationUser) (key, userID *string) { return &u.ClientID, &u.UserID })
+	e.Users = withSystemUserIDs(e.Host, e.Users,
+		func(u *EnvironmentUser) (key, userID *string) { return &u.ObjectID, &u.UserID })
+}
+
+// withSystemUserIDs returns a copy of an environment's users (so that filling in ids never
+// writes into the caller's Config) with each user's key (client or object id) lower-cased
+// and a missing system user id derived from the host and that key.
+func withSystemUserIDs[U any](host string, users []U, fields func(*U) (key, userID *string)) []U {
+	users = append([]U(nil), users...)
+	for j := range users {
+		key, userID := fields(&users[j])
+		*key = strings.ToLower(*key)
+		if *userID == "" {
+			*userID = derivedGUID("systemuser", host, *key)
+		}
+	}
+	return users
+}
+
+// addExtraHosts adds the valid extra authority hosts that nothing serves yet.
+func (w *world) addExtraHosts(hosts []string, served map[string]bool) []error {
+	var errs []error
+	for _, h := range hosts {
 		h = strings.ToLower(strings.TrimSpace(h))
 		if !validHost(h) {
 			errs = append(errs, fmt.Errorf("extraHosts: invalid host %q", h))
 			continue
 		}
-		if authority[h] || envHosts[h] {
+		if served[h] {
 			continue // already served; an extra entry changes nothing
 		}
-		authority[h] = true
+		served[h] = true
 		w.extraHosts = append(w.extraHosts, h)
 	}
-	return w, errors.Join(errs...)
+	return errs
 }
 
 func normalizeTenant(t Tenant) (*Tenant, error) {
