@@ -4,54 +4,40 @@ import (
 	"context"
 	"net/url"
 	"strings"
-	"sync"
-
-	"golang.org/x/sync/singleflight"
+	"time"
 
 	v1alpha1 "github.com/d365-operator/d365-operator/api/v1alpha1"
 	"github.com/d365-operator/d365-operator/internal/dataverse"
+	"github.com/d365-operator/d365-operator/internal/sharedcall"
 )
+
+// discoveryTimeout bounds one shared discovery, which runs detached from the reconciles
+// waiting for it; its request is bounded by the HTTP client's timeout too.
+const discoveryTimeout = 2 * time.Minute
 
 // discoveries shares authority discovery between connections: a thousand connections to
 // one environment cause one challenge request, not a thousand. Entries live until the
 // authority rejects a connection (forget), since an environment's tenant does not move.
 type discoveries struct {
-	group    singleflight.Group
-	mu       sync.Mutex
-	byEnvURL map[string]dataverse.Authority
+	byEnvURL *sharedcall.Cache[string, dataverse.Authority]
 }
 
 func newDiscoveries() *discoveries {
-	return &discoveries{byEnvURL: map[string]dataverse.Authority{}}
+	return &discoveries{byEnvURL: sharedcall.New[string](sharedcall.Options[dataverse.Authority]{Timeout: discoveryTimeout})}
 }
 
 func (d *discoveries) discover(ctx context.Context, env Environment, envURL string) (dataverse.Authority, error) {
-	d.mu.Lock()
-	a, ok := d.byEnvURL[envURL]
-	d.mu.Unlock()
-	if ok {
-		return a, nil
-	}
-	v, err, _ := d.group.Do(envURL, func() (any, error) {
-		a, err := env.Discover(ctx, envURL)
-		if err != nil {
-			return nil, err
-		}
-		d.mu.Lock()
-		d.byEnvURL[envURL] = a
-		d.mu.Unlock()
-		return a, nil
+	a, err := d.byEnvURL.Get(ctx, envURL, nil, func(ctx context.Context) (dataverse.Authority, error) {
+		return env.Discover(ctx, envURL)
 	})
 	if err != nil {
 		return dataverse.Authority{}, err
 	}
-	return v.(dataverse.Authority), nil
+	return a, nil
 }
 
 func (d *discoveries) forget(envURL string) {
-	d.mu.Lock()
-	delete(d.byEnvURL, envURL)
-	d.mu.Unlock()
+	d.byEnvURL.Forget(envURL)
 }
 
 // resolvedAuthority is where tokens come from and what they are for.

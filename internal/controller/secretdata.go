@@ -2,14 +2,14 @@ package controller
 
 import (
 	"context"
-	"sync"
-
-	"golang.org/x/sync/singleflight"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/d365-operator/d365-operator/internal/sharedcall"
 )
 
 // referencedSecretData reads the data of Secrets that connections reference.
@@ -25,19 +25,25 @@ type referencedSecretData struct {
 	metadata client.Reader
 	// reader reads the full Secret, uncached.
 	reader client.Reader
-	reads  singleflight.Group
-
-	mu      sync.Mutex
-	entries map[types.NamespacedName]secretDataEntry
+	// byVersion holds a Secret's data under the resourceVersion it was read for. Connections
+	// created together read their shared credential Secret once, and since a read is shared
+	// per resourceVersion, a caller that saw a newer one never gets older data.
+	byVersion *sharedcall.Cache[secretVersion, map[string][]byte]
 }
 
-type secretDataEntry struct {
+// secretVersion is a Secret at one resourceVersion.
+type secretVersion struct {
+	types.NamespacedName
 	resourceVersion string
-	data            map[string][]byte
 }
+
+// secretReadTimeout bounds one shared read, which runs detached from the reconciles
+// waiting for it.
+const secretReadTimeout = time.Minute
 
 func newReferencedSecretData(metadata, reader client.Reader) *referencedSecretData {
-	return &referencedSecretData{metadata: metadata, reader: reader, entries: map[types.NamespacedName]secretDataEntry{}}
+	return &referencedSecretData{metadata: metadata, reader: reader,
+		byVersion: sharedcall.New[secretVersion](sharedcall.Options[map[string][]byte]{Timeout: secretReadTimeout})}
 }
 
 // get returns the Secret's data; a NotFound error when it does not exist.
@@ -48,34 +54,20 @@ func (s *referencedSecretData) get(ctx context.Context, key types.NamespacedName
 		s.forget(key)
 		return nil, err
 	}
-	s.mu.Lock()
-	entry, ok := s.entries[key]
-	s.mu.Unlock()
-	if ok && entry.resourceVersion == meta.ResourceVersion {
-		return entry.data, nil
-	}
-	// Connections created together read their shared credential Secret once: the read is
-	// shared per resourceVersion, so a caller that saw a newer one never gets older data.
-	v, err, _ := s.reads.Do(key.String()+"@"+meta.ResourceVersion, func() (any, error) {
+	version := secretVersion{NamespacedName: key, resourceVersion: meta.ResourceVersion}
+	return s.byVersion.Get(ctx, version, nil, func(ctx context.Context) (map[string][]byte, error) {
+		// A new version replaces the data of the older ones: one version per Secret is kept.
+		s.byVersion.ForgetIf(func(v secretVersion) bool { return v.NamespacedName == key && v != version })
 		secret := &corev1.Secret{}
 		if err := s.reader.Get(ctx, key, secret); err != nil {
 			s.forget(key)
 			return nil, err
 		}
-		s.mu.Lock()
-		s.entries[key] = secretDataEntry{resourceVersion: secret.ResourceVersion, data: secret.Data}
-		s.mu.Unlock()
 		return secret.Data, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return v.(map[string][]byte), nil
 }
 
 // forget drops a Secret's data (deleted, or no longer readable).
 func (s *referencedSecretData) forget(key types.NamespacedName) {
-	s.mu.Lock()
-	delete(s.entries, key)
-	s.mu.Unlock()
+	s.byVersion.ForgetIf(func(v secretVersion) bool { return v.NamespacedName == key })
 }

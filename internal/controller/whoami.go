@@ -7,16 +7,19 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sync/singleflight"
-
 	v1alpha1 "github.com/d365-operator/d365-operator/api/v1alpha1"
 	"github.com/d365-operator/d365-operator/internal/dataverse"
+	"github.com/d365-operator/d365-operator/internal/sharedcall"
 )
 
 // whoAmIShareWindow is how long one WhoAmI answer stands for every connection that holds
 // the same token for the same environment. It is short next to any health interval (30s at
 // least), so Healthy is never older than the interval says by more than this.
 const whoAmIShareWindow = 30 * time.Second
+
+// whoAmITimeout bounds one shared WhoAmI, which runs detached from the reconciles waiting
+// for it; its request is bounded by the HTTP client's timeout too.
+const whoAmITimeout = 2 * time.Minute
 
 // whoAmIs shares WhoAmI between connections holding the same token for the same
 // environment. They share an identity, so Dataverse would give each the same answer, and
@@ -25,19 +28,25 @@ const whoAmIShareWindow = 30 * time.Second
 // Sharing is keyed by the token itself (a hash of it), so a connection is only ever told
 // what its own token can do.
 type whoAmIs struct {
-	group  singleflight.Group
-	mu     sync.Mutex
-	recent map[string]whoAmIAnswer
+	// callers is the clock the answers age on: the reconciles' own (fake in tests), which
+	// reaches whoAmIs only as the time each caller brings.
+	callers *callerTime
+	recent  *sharedcall.Cache[string, whoAmIAnswer]
 }
 
 type whoAmIAnswer struct {
 	at  time.Time
 	who dataverse.Identity
-	err error
 }
 
 func newWhoAmIs() *whoAmIs {
-	return &whoAmIs{recent: map[string]whoAmIAnswer{}}
+	callers := &callerTime{}
+	// Failures are kept too: a missing application user is told once per window, not asked
+	// again by every connection.
+	recent := sharedcall.New[string](sharedcall.Options[whoAmIAnswer]{
+		Timeout: whoAmITimeout, TTL: whoAmIShareWindow, CacheErrors: true, Clock: callers,
+	})
+	return &whoAmIs{callers: callers, recent: recent}
 }
 
 // check returns the answer to a WhoAmI with accessToken against envURL, asked at most
@@ -45,14 +54,10 @@ func newWhoAmIs() *whoAmIs {
 func (w *whoAmIs) check(ctx context.Context, env Environment, envURL, accessToken string, now time.Time) (dataverse.Identity, error) {
 	sum := sha256.Sum256([]byte(accessToken))
 	key := envURL + "\x00" + hex.EncodeToString(sum[:])
-	if a, ok := w.answer(key, now); ok {
-		return a.who, a.err
-	}
-	v, _, _ := w.group.Do(key, func() (any, error) {
-		// A caller that waited for the lock may find the answer already there.
-		if a, ok := w.answer(key, now); ok {
-			return a, nil
-		}
+	w.callers.saw(now)
+	// An answer asked after now (by a caller whose clock read later) is not reused either.
+	fresh := func(a whoAmIAnswer) bool { return !now.Before(a.at) && now.Sub(a.at) < whoAmIShareWindow }
+	a, err := w.recent.Get(ctx, key, fresh, func(ctx context.Context) (whoAmIAnswer, error) {
 		start := time.Now()
 		who, err := env.WhoAmI(ctx, envURL, accessToken)
 		reason := v1alpha1.ReasonWhoAmISucceeded
@@ -60,33 +65,34 @@ func (w *whoAmIs) check(ctx context.Context, env Environment, envURL, accessToke
 			reason = classify(err, v1alpha1.ReasonWhoAmIFailed).Reason
 		}
 		recordWhoAmI(reason, time.Since(start))
-		a := whoAmIAnswer{at: now, who: who, err: err}
-		w.store(key, a)
-		return a, nil
+		return whoAmIAnswer{at: now, who: who}, err
 	})
-	a := v.(whoAmIAnswer)
-	return a.who, a.err
+	return a.who, err
 }
 
-func (w *whoAmIs) answer(key string, now time.Time) (whoAmIAnswer, bool) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	a, ok := w.recent[key]
-	if !ok || now.Sub(a.at) >= whoAmIShareWindow || now.Before(a.at) {
-		return whoAmIAnswer{}, false
-	}
-	return a, true
+// callerTime is a clock that reads the latest time a caller of check brought, so answers
+// expire (and are dropped) on the clock they were asked on.
+type callerTime struct {
+	mu     sync.Mutex
+	latest time.Time
 }
 
-// store keeps an answer and drops the ones too old to be shared, so the map holds only the
-// tokens checked in the last window.
-func (w *whoAmIs) store(key string, a whoAmIAnswer) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for k, old := range w.recent {
-		if a.at.Sub(old.at) >= whoAmIShareWindow {
-			delete(w.recent, k)
-		}
+func (c *callerTime) saw(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t.After(c.latest) {
+		c.latest = t
 	}
-	w.recent[key] = a
+}
+
+// Now returns the latest time a caller brought.
+func (c *callerTime) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.latest
+}
+
+// Since returns the time elapsed since t on this clock.
+func (c *callerTime) Since(t time.Time) time.Duration {
+	return c.Now().Sub(t)
 }

@@ -79,8 +79,8 @@ func TestWhoAmIIsSharedPerTokenAndEnvironmentOnly(t *testing.T) {
 		t.Errorf("%d calls, want a new call once the answer is a window old", n)
 	}
 	// Old answers are dropped, so the map holds only recent tokens.
-	if len(w.recent) != 1 {
-		t.Errorf("%d answers kept, want only the one from the last window", len(w.recent))
+	if n := w.recent.Len(); n != 1 {
+		t.Errorf("%d answers kept, want only the one from the last window", n)
 	}
 }
 

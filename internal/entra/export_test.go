@@ -4,8 +4,5 @@ package entra
 func (p *Provider) size() (identities, tokens int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for _, st := range p.ids {
-		tokens += len(st.tokens)
-	}
-	return len(p.ids), tokens
+	return len(p.ids), p.tokens.Len()
 }

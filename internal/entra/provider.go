@@ -8,10 +8,10 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sync/singleflight"
 	"k8s.io/utils/clock"
 
 	"github.com/d365-operator/d365-operator/api/v1alpha1"
+	"github.com/d365-operator/d365-operator/internal/sharedcall"
 	"github.com/d365-operator/d365-operator/internal/transport"
 	"github.com/d365-operator/d365-operator/internal/trust"
 )
@@ -22,6 +22,10 @@ const (
 	idleTTL    = time.Hour
 	pruneEvery = 5 * time.Minute
 )
+
+// requestTimeout bounds one shared token request, which runs detached from the callers
+// waiting for it; MSAL's requests are each bounded by the HTTP client's timeout too.
+const requestTimeout = 2 * time.Minute
 
 // ProviderOptions configures NewProvider.
 type ProviderOptions struct {
@@ -40,23 +44,25 @@ type Provider struct {
 	clock clock.PassiveClock
 	trust *trust.Policy
 
-	flights singleflight.Group
+	// tokens holds the last token per (identity, resource) and shares the request for it.
+	// The MSAL clients stay in ids: building one is no shared call (it makes no request),
+	// and an identity is kept while any of its tokens is, which is not a per-key expiry.
+	tokens *sharedcall.Cache[tokenKey, Token]
 
 	mu        sync.Mutex
 	ids       map[string]*identityState // by Identity.Key()
 	lastPrune time.Time
 }
 
-// identityState is one identity's MSAL client and tokens.
+// identityState is one identity's MSAL client.
 type identityState struct {
 	client   *msalClient
-	tokens   map[string]*cachedToken // by resource
 	lastUsed time.Time
 }
 
-type cachedToken struct {
-	token    Token
-	lastUsed time.Time
+// tokenKey is an identity's Key and a canonical resource.
+type tokenKey struct {
+	identity, resource string
 }
 
 // NewProvider returns a Provider.
@@ -73,11 +79,16 @@ func NewProvider(o ProviderOptions) *Provider {
 	if policy == nil {
 		policy = trust.NewPolicy(nil, nil)
 	}
+	// A token is dropped once expired and unused for idleTTL.
+	tokens := sharedcall.New[tokenKey](sharedcall.Options[Token]{
+		Timeout: requestTimeout, Idle: idleTTL, Expires: func(t Token) time.Time { return t.ExpiresOn }, Clock: clk,
+	})
 	return &Provider{
-		http:  guardedClient(hc, policy),
-		clock: clk,
-		trust: policy,
-		ids:   map[string]*identityState{},
+		http:   guardedClient(hc, policy),
+		clock:  clk,
+		trust:  policy,
+		tokens: tokens,
+		ids:    map[string]*identityState{},
 	}
 }
 
@@ -97,32 +108,26 @@ func (p *Provider) Acquire(ctx context.Context, id Identity, resource string, ac
 		return Token{}, err
 	}
 	key := id.Key()
-	if tok, ok := p.cached(key, resource, accept); ok {
-		return tok, nil
-	}
+	p.prune()
 
 	// The request runs detached from this caller's context: other callers share it, and
-	// one caller giving up must not fail theirs. MSAL and the HTTP client bound its time.
-	flightCtx := context.WithoutCancel(ctx)
-	ch := p.flights.DoChan(key+"\x00"+resource, func() (any, error) {
-		return p.fetch(flightCtx, key, authority, id, resource)
-	})
-	select {
-	case r := <-ch:
-		if r.Err != nil {
-			return Token{}, r.Err
-		}
-		return r.Val.(Token), nil
-	case <-ctx.Done():
-		return Token{}, ctx.Err()
+	// one caller giving up must not fail theirs.
+	tok, err := p.tokens.Get(ctx, tokenKey{identity: key, resource: resource}, p.reuse(accept),
+		func(ctx context.Context) (Token, error) { return p.fetch(ctx, key, authority, id, resource) })
+	if err != nil {
+		return Token{}, err
 	}
+	p.touch(key)
+	return tok, nil
 }
 
 // Forget drops the identity's MSAL client and tokens, e.g. after Entra ID rejected its credential.
 func (p *Provider) Forget(id Identity) {
+	key := id.Key()
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	delete(p.ids, id.Key())
+	delete(p.ids, key)
+	p.mu.Unlock()
+	p.tokens.ForgetIf(func(k tokenKey) bool { return k.identity == key })
 }
 
 // check validates the identity and resource and applies the trust policy; it returns the
@@ -163,41 +168,26 @@ func checkRequest(policy *trust.Policy, id Identity, resource string) (authority
 	return u.Scheme + "://" + u.Host + "/" + tenant + "/", canonical, nil
 }
 
-// cached returns the held token for (key, resource) if accept takes it. accept runs
-// without the lock: it is the caller's code.
-func (p *Provider) cached(key, resource string, accept func(Token) bool) (Token, bool) {
-	now := p.clock.Now()
-	p.mu.Lock()
-	p.pruneLocked(now)
-	var tok Token
-	st := p.ids[key]
-	if st != nil && st.tokens[resource] != nil {
-		tok = st.tokens[resource].token
-	}
-	p.mu.Unlock()
-	if tok.AccessToken == "" {
-		return Token{}, false
-	}
-
-	ok := now.Before(tok.ExpiresOn)
+// reuse says whether a held token may be returned: accept decides, else any unexpired one.
+// accept is the caller's code: the cache runs it without a lock.
+func (p *Provider) reuse(accept func(Token) bool) func(Token) bool {
 	if accept != nil {
-		ok = accept(tok)
+		return accept
 	}
-	if !ok {
-		return Token{}, false
-	}
+	return func(tok Token) bool { return p.clock.Now().Before(tok.ExpiresOn) }
+}
+
+// touch marks the identity's client as used, so it is not pruned while its tokens are.
+func (p *Provider) touch(key string) {
+	now := p.clock.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if st := p.ids[key]; st != nil {
 		st.lastUsed = now
-		if ct := st.tokens[resource]; ct != nil {
-			ct.lastUsed = now
-		}
 	}
-	return tok, true
 }
 
-// fetch makes one token request and keeps its token.
+// fetch makes one token request; p.tokens keeps its token.
 func (p *Provider) fetch(ctx context.Context, key, authority string, id Identity, resource string) (Token, error) {
 	client, err := p.client(key, authority, id)
 	if err != nil {
@@ -218,18 +208,7 @@ func (p *Provider) fetch(ctx context.Context, key, authority string, id Identity
 	// Whole seconds (the receipt time rounded down, so never later than the truth): the
 	// times round-trip unchanged through the Secret's RFC 3339 values and the status.
 	now := p.clock.Now().Truncate(time.Second)
-	tok := Token{AccessToken: res.AccessToken, IssuedAt: now, ExpiresOn: now.Add(lifetime)}
-
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	st := p.ids[key]
-	if st == nil { // forgotten or pruned meanwhile: keep the token, the client is rebuilt
-		st = &identityState{client: client, tokens: map[string]*cachedToken{}}
-		p.ids[key] = st
-	}
-	st.tokens[resource] = &cachedToken{token: tok, lastUsed: now}
-	st.lastUsed = now
-	return tok, nil
+	return Token{AccessToken: res.AccessToken, IssuedAt: now, ExpiresOn: now.Add(lifetime)}, nil
 }
 
 // client returns the identity's MSAL client, creating it on first use.
@@ -246,24 +225,26 @@ func (p *Provider) client(key, authority string, id Identity) (*msalClient, erro
 		return nil, &Error{Reason: v1alpha1.ReasonInvalidCredential, Terminal: true,
 			Message: redact("The credential cannot be used: "+err.Error(), id.Credential)}
 	}
-	p.ids[key] = &identityState{client: c, tokens: map[string]*cachedToken{}, lastUsed: now}
+	p.ids[key] = &identityState{client: c, lastUsed: now}
 	return c, nil
 }
 
-// pruneLocked drops tokens that expired and were not used for idleTTL, then identities with
-// no tokens left that were not used for idleTTL. p.mu must be held.
-func (p *Provider) pruneLocked(now time.Time) {
+// prune drops, every pruneEvery, the identities with no tokens left (p.tokens drops those
+// expired and unused for idleTTL) that were not used for idleTTL.
+func (p *Provider) prune() {
+	now := p.clock.Now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if now.Sub(p.lastPrune) < pruneEvery {
 		return
 	}
 	p.lastPrune = now
+	held := map[string]bool{}
+	for _, k := range p.tokens.Keys() {
+		held[k.identity] = true
+	}
 	for key, st := range p.ids {
-		for res, ct := range st.tokens {
-			if now.After(ct.token.ExpiresOn) && now.Sub(ct.lastUsed) > idleTTL {
-				delete(st.tokens, res)
-			}
-		}
-		if len(st.tokens) == 0 && now.Sub(st.lastUsed) > idleTTL {
+		if !held[key] && now.Sub(st.lastUsed) > idleTTL {
 			delete(p.ids, key)
 		}
 	}
