@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/d365-operator/d365-operator/api/v1alpha1"
 	"github.com/d365-operator/d365-operator/internal/transport"
 	"github.com/d365-operator/d365-operator/internal/trust"
 )
@@ -30,7 +29,7 @@ type Authority struct {
 // WWW-Authenticate values are tried in order and non-Bearer schemes are skipped.
 // Failures are *Error values (or a *trust.Error, see WithTrust); nothing here sends a credential.
 func (c *Client) Discover(ctx context.Context, environmentURL string) (Authority, error) {
-	root, err := c.root(environmentURL, v1alpha1.ReasonAuthorityDiscoveryFailed)
+	root, err := c.root(environmentURL, OpDiscover)
 	if err != nil {
 		return Authority{}, err
 	}
@@ -42,12 +41,12 @@ func (c *Client) Discover(ctx context.Context, environmentURL string) (Authority
 
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, probe, nil)
 	if err != nil {
-		return Authority{}, &Error{Reason: v1alpha1.ReasonAuthorityDiscoveryFailed, Message: "Cannot build the challenge request: " + err.Error(), Terminal: true}
+		return Authority{}, &Error{Op: OpDiscover, Kind: InvalidRequest, Message: "Cannot build the challenge request: " + err.Error()}
 	}
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return Authority{}, networkError(root.Host, err)
+		return Authority{}, networkError(OpDiscover, root.Host, err)
 	}
 	defer func() { _ = resp.Body.Close() }()
 	body, _ := transport.ReadBody(resp.Body) // read whole (up to the cap): the connection is reused
@@ -70,28 +69,28 @@ func (c *Client) Discover(ctx context.Context, environmentURL string) (Authority
 		why = fmt.Sprintf("%v (WWW-Authenticate: %s)", lastErr, clean(strings.Join(values, "; "), 200))
 	}
 	return Authority{}, &Error{
-		Reason:     v1alpha1.ReasonAuthorityDiscoveryFailed,
+		Op:         OpDiscover,
+		Kind:       NoChallenge,
 		StatusCode: resp.StatusCode,
 		Message:    fmt.Sprintf("%s answered 401 without a usable bearer challenge: %s; set spec.tenantID and spec.authorityHost to skip discovery", root.Host, why),
-		Terminal:   true,
 	}
 }
 
 // discoveryStatusError explains an answer other than 401 to the unauthenticated probe.
 func (c *Client) discoveryStatusError(root *url.URL, resp *http.Response, body []byte) *Error {
-	if e := c.transientError(resp, body); e != nil {
+	if e := c.transientError(OpDiscover, resp, body); e != nil {
 		return e
 	}
 	msg := fmt.Sprintf("%s answered HTTP %d to an unauthenticated request instead of a 401 bearer challenge; check that spec.environmentURL is the environment's URL (https://<org>.crm.dynamics.com)",
 		root.Host, resp.StatusCode)
-	return &Error{Reason: v1alpha1.ReasonAuthorityDiscoveryFailed, StatusCode: resp.StatusCode, Message: msg, Terminal: true}
+	return &Error{Op: OpDiscover, Kind: NoChallenge, StatusCode: resp.StatusCode, Message: msg}
 }
 
 // authorityFromChallenge turns a challenge into MSAL's authority and the token's resource,
 // as ServiceClient does: "/oauth2/authorize" is dropped and "common" becomes "organizations".
 func authorityFromChallenge(ch Challenge) (Authority, error) {
 	fail := func(format string, args ...any) (Authority, error) {
-		return Authority{}, &Error{Reason: v1alpha1.ReasonAuthorityDiscoveryFailed, Message: fmt.Sprintf(format, args...), Terminal: true}
+		return Authority{}, &Error{Op: OpDiscover, Kind: NoChallenge, Message: fmt.Sprintf(format, args...)}
 	}
 	au, err := url.Parse(ch.AuthorizationURI)
 	if err != nil || au.Scheme == "" || au.Host == "" {

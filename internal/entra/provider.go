@@ -11,7 +11,6 @@ import (
 	"golang.org/x/sync/singleflight"
 	"k8s.io/utils/clock"
 
-	"github.com/d365-operator/d365-operator/api/v1alpha1"
 	"github.com/d365-operator/d365-operator/internal/transport"
 	"github.com/d365-operator/d365-operator/internal/trust"
 )
@@ -135,8 +134,7 @@ func (p *Provider) check(id Identity, resource string) (authority, canonicalReso
 // checkRequest is Provider.check for any caller with a trust policy (SignIn too).
 func checkRequest(policy *trust.Policy, id Identity, resource string) (authority, canonicalResource string, err error) {
 	if id.Credential == nil || strings.TrimSpace(id.ClientID) == "" {
-		return "", "", &Error{Reason: v1alpha1.ReasonInvalidCredential, Terminal: true,
-			Message: "The identity needs a client ID and a credential"}
+		return "", "", &Error{Kind: InvalidCredential, Message: "The identity needs a client ID and a credential"}
 	}
 	u, tenant, err := parseAuthority(id.Authority)
 	if u != nil {
@@ -146,12 +144,11 @@ func checkRequest(policy *trust.Policy, id Identity, resource string) (authority
 		}
 	}
 	if err != nil {
-		return "", "", &Error{Reason: v1alpha1.ReasonTenantNotFound, Terminal: true, Message: "The " + err.Error()}
+		return "", "", &Error{Kind: TenantNotFound, Message: "The " + err.Error()}
 	}
 	ru, err := url.Parse(strings.TrimSpace(resource))
 	if err != nil || ru.Host == "" {
-		return "", "", &Error{Reason: v1alpha1.ReasonInvalidScope, Terminal: true,
-			Message: "The resource " + strings.TrimSpace(resource) + " is not an absolute URL"}
+		return "", "", &Error{Kind: InvalidScope, Message: "The resource " + strings.TrimSpace(resource) + " is not an absolute URL"}
 	}
 	if terr := policy.CheckEnvironment(ru); terr != nil {
 		return "", "", terr
@@ -243,8 +240,7 @@ func (p *Provider) client(key, authority string, id Identity) (*msalClient, erro
 	}
 	c, err := id.Credential.newClient(authority, id.ClientID, p.http)
 	if err != nil {
-		return nil, &Error{Reason: v1alpha1.ReasonInvalidCredential, Terminal: true,
-			Message: redact("The credential cannot be used: "+err.Error(), id.Credential)}
+		return nil, &Error{Kind: InvalidCredential, Message: redact("The credential cannot be used: "+err.Error(), id.Credential)}
 	}
 	p.ids[key] = &identityState{client: c, tokens: map[string]*cachedToken{}, lastUsed: now}
 	return c, nil
