@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sync/singleflight"
 	"k8s.io/utils/clock"
 
+	"github.com/d365-operator/d365-operator/internal/environment"
 	"github.com/d365-operator/d365-operator/internal/transport"
 	"github.com/d365-operator/d365-operator/internal/trust"
 )
@@ -136,13 +137,13 @@ func checkRequest(policy *trust.Policy, id Identity, resource string) (authority
 	if id.Credential == nil || strings.TrimSpace(id.ClientID) == "" {
 		return "", "", &Error{Kind: InvalidCredential, Message: "The identity needs a client ID and a credential"}
 	}
-	u, tenant, err := parseAuthority(id.Authority)
-	if u != nil {
-		// Trust first, even for a malformed authority: its host is what matters.
+	if u, perr := url.Parse(strings.TrimSpace(id.Authority)); perr == nil {
+		// Trust first, even for an authority without a tenant: its host is what matters.
 		if terr := policy.CheckAuthority(u); terr != nil {
 			return "", "", terr
 		}
 	}
+	auth, err := environment.ParseAuthority(id.Authority)
 	if err != nil {
 		return "", "", &Error{Kind: TenantNotFound, Message: "The " + err.Error()}
 	}
@@ -153,11 +154,7 @@ func checkRequest(policy *trust.Policy, id Identity, resource string) (authority
 	if terr := policy.CheckEnvironment(ru); terr != nil {
 		return "", "", terr
 	}
-	canonical := (&url.URL{Scheme: strings.ToLower(ru.Scheme), Host: strings.ToLower(ru.Host), Path: ru.Path}).String()
-	if !strings.HasSuffix(canonical, "/") {
-		canonical += "/"
-	}
-	return u.Scheme + "://" + u.Host + "/" + tenant + "/", canonical, nil
+	return auth.String(), environment.CanonicalResource(ru), nil
 }
 
 // cached returns the held token for (key, resource) if accept takes it. accept runs
@@ -267,6 +264,6 @@ func (p *Provider) pruneLocked(now time.Time) {
 
 // tenantOf returns the tenant of a canonical authority "https://host/tenant/".
 func tenantOf(authority string) string {
-	_, tenant, _ := parseAuthority(authority)
-	return tenant
+	a, _ := environment.ParseAuthority(authority)
+	return a.Tenant()
 }
