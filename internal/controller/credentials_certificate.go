@@ -45,7 +45,7 @@ func (r *D365ConnectionReconciler) resolveClientCertificate(ctx context.Context,
 func credentialError(err error, secretName, field string) *stepError {
 	reason, message := v1alpha1.ReasonInvalidCredential, err.Error()
 	if ee, ok := errors.AsType[*entra.Error](err); ok {
-		reason, message = ee.Reason, ee.Message
+		reason, message = entraOutcome(ee.Kind, reason).reason, ee.Message
 	}
 	return terminal(reason, "Secret %q (%s): %s", secretName, field, message)
 }

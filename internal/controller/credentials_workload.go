@@ -56,9 +56,10 @@ func (r *D365ConnectionReconciler) resolveWorkloadIdentity(ctx context.Context, 
 }
 
 // mintServiceAccountToken asks the API server for a short-lived token of sa with Entra ID's
-// federation audience. Failures are *entra.Error values, so that they reach the condition
-// with their own reason; none is terminal, since creating the ServiceAccount or granting
-// the RBAC fixes them without a change the operator would be told about.
+// federation audience. Failures are *stepError values, which entra keeps reachable behind
+// its own error, so that they reach the condition with their own reason; none is terminal,
+// since creating the ServiceAccount or granting the RBAC fixes them without a change the
+// operator would be told about.
 func (r *D365ConnectionReconciler) mintServiceAccountToken(ctx context.Context, sa types.NamespacedName) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, tokenRequestTimeout)
 	defer cancel()
@@ -70,17 +71,17 @@ func (r *D365ConnectionReconciler) mintServiceAccountToken(ctx context.Context, 
 	err := r.Client.SubResource("token").Create(ctx, account, req)
 	switch {
 	case apierrors.IsNotFound(err):
-		return "", &entra.Error{Reason: v1alpha1.ReasonServiceAccountNotFound, Message: fmt.Sprintf(
+		return "", &stepError{Reason: v1alpha1.ReasonServiceAccountNotFound, Message: fmt.Sprintf(
 			"ServiceAccount %q (auth.workloadIdentity.serviceAccountName) not found in namespace %q, the connection's own: create it there (kubectl create serviceaccount %s -n %s); retrying",
 			sa.Name, sa.Namespace, sa.Name, sa.Namespace)}
 	case apierrors.IsForbidden(err):
-		return "", &entra.Error{Reason: v1alpha1.ReasonTokenRequestFailed, Message: fmt.Sprintf(
+		return "", &stepError{Reason: v1alpha1.ReasonTokenRequestFailed, Message: fmt.Sprintf(
 			"The operator may not create tokens for ServiceAccount %s/%s: grant it create on serviceaccounts/token (config/rbac/role.yaml); retrying", sa.Namespace, sa.Name)}
 	case err != nil:
-		return "", &entra.Error{Reason: v1alpha1.ReasonServiceUnavailable, Message: fmt.Sprintf(
+		return "", &stepError{Reason: v1alpha1.ReasonServiceUnavailable, Message: fmt.Sprintf(
 			"Requesting a token for ServiceAccount %s/%s failed: %s", sa.Namespace, sa.Name, apiErrorText(err))}
 	case req.Status.Token == "":
-		return "", &entra.Error{Reason: v1alpha1.ReasonTokenRequestFailed, Message: fmt.Sprintf(
+		return "", &stepError{Reason: v1alpha1.ReasonTokenRequestFailed, Message: fmt.Sprintf(
 			"The API server returned no token for ServiceAccount %s/%s", sa.Namespace, sa.Name)}
 	}
 	return req.Status.Token, nil

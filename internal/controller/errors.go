@@ -34,8 +34,9 @@ func terminal(reason, format string, args ...any) *stepError {
 }
 
 // classify maps an error from Entra ID, Dataverse, the trust policy or the API server to a
-// condition reason and an actionable message. None of these errors carries a secret: the
-// packages that produce them build their messages without request bodies or tokens.
+// condition reason and an actionable message (error_reasons.go maps the wire packages'
+// kinds). None of these errors carries a secret: the packages that produce them build
+// their messages without request bodies or tokens.
 func classify(err error, fallbackReason string) *stepError {
 	var se *stepError
 	var ee *entra.Error
@@ -45,11 +46,14 @@ func classify(err error, fallbackReason string) *stepError {
 	case errors.As(err, &se):
 		return se
 	case errors.As(err, &ee):
-		return &stepError{Reason: ee.Reason, Message: ee.Message, Terminal: ee.Terminal, RetryAfter: ee.RetryAfter}
+		o := entraOutcome(ee.Kind, fallbackReason)
+		return &stepError{Reason: o.reason, Message: ee.Message, Terminal: o.terminal, RetryAfter: ee.RetryAfter}
 	case errors.As(err, &de):
-		return &stepError{Reason: de.Reason, Message: de.Message, Terminal: de.Terminal, RetryAfter: de.RetryAfter}
+		o := dataverseOutcome(de, fallbackReason)
+		return &stepError{Reason: o.reason, Message: de.Message, Terminal: o.terminal, RetryAfter: de.RetryAfter}
 	case errors.As(err, &te):
-		return &stepError{Reason: te.Reason(), Message: te.Error(), Terminal: true}
+		o := trustOutcome(te.Kind, fallbackReason)
+		return &stepError{Reason: o.reason, Message: te.Error(), Terminal: o.terminal}
 	case apierrors.IsConflict(err):
 		return &stepError{Reason: v1alpha1.ReasonProgressing, Message: "The output Secret changed while it was being written; retrying"}
 	default:

@@ -85,7 +85,7 @@ func TestWhoAmIIsSharedPerTokenAndEnvironmentOnly(t *testing.T) {
 }
 
 func TestWhoAmIFailureIsSharedToo(t *testing.T) {
-	env := &countingEnvironment{fail: &dataverse.Error{Reason: "ApplicationUserNotFound", Message: "no application user", Terminal: true}}
+	env := &countingEnvironment{fail: &dataverse.Error{Op: dataverse.OpWhoAmI, Kind: dataverse.ApplicationUserNotFound, Message: "no application user"}}
 	w := newWhoAmIs()
 	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	for range 3 {

@@ -5,11 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 
 	"k8s.io/utils/clock"
 
-	"github.com/d365-operator/d365-operator/api/v1alpha1"
+	"github.com/d365-operator/d365-operator/internal/environment"
 	"github.com/d365-operator/d365-operator/internal/transport"
 	"github.com/d365-operator/d365-operator/internal/trust"
 )
@@ -72,16 +71,16 @@ type whoAmIResponse struct {
 // with the OData headers the Web API documentation recommends. Failures are *Error values
 // (or a *trust.Error, see WithTrust) whose messages never contain the token.
 func (c *Client) WhoAmI(ctx context.Context, environmentURL, accessToken string) (Identity, error) {
-	root, err := c.root(environmentURL, v1alpha1.ReasonWhoAmIFailed)
+	env, err := c.parseEnvironment(environmentURL, OpWhoAmI)
 	if err != nil {
 		return Identity{}, err
 	}
 	if accessToken == "" {
-		return Identity{}, &Error{Reason: v1alpha1.ReasonWhoAmIFailed, Message: "No access token to check", Terminal: true}
+		return Identity{}, &Error{Op: OpWhoAmI, Kind: InvalidRequest, Message: "No access token to check"}
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, root.JoinPath("api/data/v9.2/WhoAmI").String(), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, env.WebAPIURL()+"WhoAmI", nil)
 	if err != nil {
-		return Identity{}, &Error{Reason: v1alpha1.ReasonWhoAmIFailed, Message: "Cannot build the WhoAmI request: " + err.Error(), Terminal: true}
+		return Identity{}, &Error{Op: OpWhoAmI, Kind: InvalidRequest, Message: "Cannot build the WhoAmI request: " + err.Error()}
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("OData-MaxVersion", "4.0")
@@ -90,7 +89,7 @@ func (c *Client) WhoAmI(ctx context.Context, environmentURL, accessToken string)
 
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return Identity{}, networkError(root.Host, err)
+		return Identity{}, networkError(OpWhoAmI, env.Host(), err)
 	}
 	defer func() { _ = resp.Body.Close() }()
 	body, readErr := transport.ReadBody(resp.Body) // read whole (up to the cap): the connection is reused
@@ -99,28 +98,29 @@ func (c *Client) WhoAmI(ctx context.Context, environmentURL, accessToken string)
 		return Identity{}, c.whoAmIError(resp, body)
 	}
 	if readErr != nil {
-		return Identity{}, &Error{Reason: v1alpha1.ReasonWhoAmIFailed, StatusCode: resp.StatusCode,
-			Message: fmt.Sprintf("Reading the WhoAmI answer from %s failed: %v", root.Host, readErr)}
+		return Identity{}, &Error{Op: OpWhoAmI, Kind: UnexpectedAnswer, StatusCode: resp.StatusCode,
+			Message: fmt.Sprintf("Reading the WhoAmI answer from %s failed: %v", env.Host(), readErr)}
 	}
 	var who whoAmIResponse
 	if err := json.Unmarshal(body, &who); err != nil || who.UserID == "" {
-		return Identity{}, &Error{Reason: v1alpha1.ReasonWhoAmIFailed, StatusCode: resp.StatusCode,
-			Message: fmt.Sprintf("%s answered WhoAmI with HTTP 200 but not with a WhoAmIResponse", root.Host)}
+		return Identity{}, &Error{Op: OpWhoAmI, Kind: UnexpectedAnswer, StatusCode: resp.StatusCode,
+			Message: fmt.Sprintf("%s answered WhoAmI with HTTP 200 but not with a WhoAmIResponse", env.Host())}
 	}
 	return Identity{UserID: who.UserID, BusinessUnitID: who.BusinessUnitID, OrganizationID: who.OrganizationID}, nil
 }
 
-// root returns the environment's "https://host/" after the trust check, if any; reason
-// labels a malformed URL.
-func (c *Client) root(environmentURL, reason string) (*url.URL, error) {
-	root, err := environmentRoot(environmentURL)
+// parseEnvironment parses the environment URL strictly (plain http is refused here, not
+// only by the trust policy, because WhoAmI sends a token to it) and applies the trust
+// check, if any; op labels a malformed URL.
+func (c *Client) parseEnvironment(environmentURL string, op Op) (environment.Environment, error) {
+	env, err := environment.Parse(environmentURL)
 	if err != nil {
-		return nil, &Error{Reason: reason, Message: err.Error(), Terminal: true}
+		return environment.Environment{}, &Error{Op: op, Kind: InvalidRequest, Message: err.Error()}
 	}
 	if c.checkTrust {
-		if err := c.trust.CheckEnvironment(root); err != nil {
-			return nil, err
+		if err := c.trust.CheckEnvironment(env.Root()); err != nil {
+			return environment.Environment{}, err
 		}
 	}
-	return root, nil
+	return env, nil
 }

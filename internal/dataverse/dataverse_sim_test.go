@@ -10,7 +10,6 @@ import (
 
 	clocktesting "k8s.io/utils/clock/testing"
 
-	"github.com/d365-operator/d365-operator/api/v1alpha1"
 	"github.com/d365-operator/d365-operator/internal/dataverse"
 	"github.com/d365-operator/d365-operator/internal/entra"
 	"github.com/d365-operator/d365-operator/internal/simulator"
@@ -150,30 +149,29 @@ func TestSimulatorWhoAmIFailures(t *testing.T) {
 	t.Parallel()
 	env := "https://" + simulator.DemoEnvironmentHost + "/"
 	tests := []struct {
-		name         string
-		clientID     string
-		setup        func(*simWorld)
-		wantReason   string
-		wantTerminal bool
-		wantRetry    time.Duration
-		wantText     string
+		name      string
+		clientID  string
+		setup     func(*simWorld)
+		wantKind  dataverse.Kind
+		wantRetry time.Duration
+		wantText  string
 	}{
 		{"an app that is not an application user", simulator.DemoUnlinkedClientID, nil,
-			v1alpha1.ReasonApplicationUserNotFound, true, 0, "Power Platform admin center"},
+			dataverse.ApplicationUserNotFound, 0, "Power Platform admin center"},
 		{"an environment in administration mode", simulator.DemoClientID, func(w *simWorld) { w.sim.SetAdminMode(simulator.DemoEnvironmentHost, true) },
-			v1alpha1.ReasonEnvironmentAdminMode, false, 0, "administration mode"},
+			dataverse.AdminMode, 0, "administration mode"},
 		{"throttling by number of requests", simulator.DemoClientID, func(w *simWorld) {
 			w.sim.InjectFault(simulator.Fault{Host: simulator.DemoEnvironmentHost, PathPrefix: "/api/data/v9.2/WhoAmI", Status: 429, RetryAfter: "7"})
-		}, v1alpha1.ReasonThrottled, false, 7 * time.Second, "number of requests"},
+		}, dataverse.Throttled, 7 * time.Second, "number of requests"},
 		{"throttling by concurrency", simulator.DemoClientID, func(w *simWorld) {
 			w.sim.InjectFault(simulator.Fault{Host: simulator.DemoEnvironmentHost, PathPrefix: "/api/data/v9.2/WhoAmI", Status: 429, RetryAfter: "2",
 				Body: `{"error":{"code":"0x80072326","message":"Number of concurrent requests exceeded the limit of 52."}}`})
-		}, v1alpha1.ReasonThrottled, false, 2 * time.Second, "concurrent requests"},
+		}, dataverse.Throttled, 2 * time.Second, "concurrent requests"},
 		{"an outage", simulator.DemoClientID, func(w *simWorld) {
 			w.sim.InjectFault(simulator.Fault{Host: simulator.DemoEnvironmentHost, PathPrefix: "/api/data/v9.2/WhoAmI", Status: 502})
-		}, v1alpha1.ReasonServiceUnavailable, false, 0, "HTTP 502"},
+		}, dataverse.Unavailable, 0, "HTTP 502"},
 		{"an expired token", simulator.DemoClientID, func(w *simWorld) { w.clock.Step(2 * time.Hour) },
-			v1alpha1.ReasonTokenRejected, false, 0, "IDX10223"},
+			dataverse.TokenRejected, 0, "IDX10223"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -187,7 +185,7 @@ func TestSimulatorWhoAmIFailures(t *testing.T) {
 				tc.setup(w)
 			}
 			_, err = w.dv.WhoAmI(context.Background(), env, tok.AccessToken)
-			checkError(t, err, tc.wantReason, tc.wantTerminal, tc.wantText, "")
+			checkError(t, err, dataverse.OpWhoAmI, tc.wantKind, tc.wantText, "")
 			var de *dataverse.Error
 			if errors.As(err, &de) && de.RetryAfter != tc.wantRetry {
 				t.Errorf("RetryAfter %v, want %v", de.RetryAfter, tc.wantRetry)
@@ -204,7 +202,7 @@ func TestSimulatorDiscoveryThrottled(t *testing.T) {
 	w := startSim(t)
 	w.sim.InjectFault(simulator.Fault{Host: simulator.DemoEnvironmentHost, Status: 429, RetryAfter: "30", Count: 1})
 	_, err := w.dv.Discover(context.Background(), "https://"+simulator.DemoEnvironmentHost)
-	checkError(t, err, v1alpha1.ReasonThrottled, false, "retrying after 30s", "30s")
+	checkError(t, err, dataverse.OpDiscover, dataverse.Throttled, "retrying after 30s", "30s")
 	if _, err := w.dv.Discover(context.Background(), "https://"+simulator.DemoEnvironmentHost); err != nil {
 		t.Errorf("after the fault: %v", err)
 	}

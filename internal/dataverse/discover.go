@@ -7,9 +7,8 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/d365-operator/d365-operator/api/v1alpha1"
+	"github.com/d365-operator/d365-operator/internal/environment"
 	"github.com/d365-operator/d365-operator/internal/transport"
-	"github.com/d365-operator/d365-operator/internal/trust"
 )
 
 // Authority is where an environment's tokens come from and what they are requested for.
@@ -30,30 +29,29 @@ type Authority struct {
 // WWW-Authenticate values are tried in order and non-Bearer schemes are skipped.
 // Failures are *Error values (or a *trust.Error, see WithTrust); nothing here sends a credential.
 func (c *Client) Discover(ctx context.Context, environmentURL string) (Authority, error) {
-	root, err := c.root(environmentURL, v1alpha1.ReasonAuthorityDiscoveryFailed)
+	env, err := c.parseEnvironment(environmentURL, OpDiscover)
 	if err != nil {
 		return Authority{}, err
 	}
-	path := "api/data/v9.2/"
-	if usesAADChallenge(root.Hostname()) {
-		path = "api/aad/challenge"
+	probe := env.WebAPIURL()
+	if env.Kind() != environment.Dataverse {
+		probe = env.URL() + "api/aad/challenge" // these hosts have no Web API
 	}
-	probe := root.JoinPath(path).String()
 
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, probe, nil)
 	if err != nil {
-		return Authority{}, &Error{Reason: v1alpha1.ReasonAuthorityDiscoveryFailed, Message: "Cannot build the challenge request: " + err.Error(), Terminal: true}
+		return Authority{}, &Error{Op: OpDiscover, Kind: InvalidRequest, Message: "Cannot build the challenge request: " + err.Error()}
 	}
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return Authority{}, networkError(root.Host, err)
+		return Authority{}, networkError(OpDiscover, env.Host(), err)
 	}
 	defer func() { _ = resp.Body.Close() }()
 	body, _ := transport.ReadBody(resp.Body) // read whole (up to the cap): the connection is reused
 
 	if resp.StatusCode != http.StatusUnauthorized {
-		return Authority{}, c.discoveryStatusError(root, resp, body)
+		return Authority{}, c.discoveryStatusError(env, resp, body)
 	}
 	values := resp.Header.Values("WWW-Authenticate")
 	var lastErr error
@@ -70,28 +68,28 @@ func (c *Client) Discover(ctx context.Context, environmentURL string) (Authority
 		why = fmt.Sprintf("%v (WWW-Authenticate: %s)", lastErr, clean(strings.Join(values, "; "), 200))
 	}
 	return Authority{}, &Error{
-		Reason:     v1alpha1.ReasonAuthorityDiscoveryFailed,
+		Op:         OpDiscover,
+		Kind:       NoChallenge,
 		StatusCode: resp.StatusCode,
-		Message:    fmt.Sprintf("%s answered 401 without a usable bearer challenge: %s; set spec.tenantID and spec.authorityHost to skip discovery", root.Host, why),
-		Terminal:   true,
+		Message:    fmt.Sprintf("%s answered 401 without a usable bearer challenge: %s; set spec.tenantID and spec.authorityHost to skip discovery", env.Host(), why),
 	}
 }
 
 // discoveryStatusError explains an answer other than 401 to the unauthenticated probe.
-func (c *Client) discoveryStatusError(root *url.URL, resp *http.Response, body []byte) *Error {
-	if e := c.transientError(resp, body); e != nil {
+func (c *Client) discoveryStatusError(env environment.Environment, resp *http.Response, body []byte) *Error {
+	if e := c.transientError(OpDiscover, resp, body); e != nil {
 		return e
 	}
 	msg := fmt.Sprintf("%s answered HTTP %d to an unauthenticated request instead of a 401 bearer challenge; check that spec.environmentURL is the environment's URL (https://<org>.crm.dynamics.com)",
-		root.Host, resp.StatusCode)
-	return &Error{Reason: v1alpha1.ReasonAuthorityDiscoveryFailed, StatusCode: resp.StatusCode, Message: msg, Terminal: true}
+		env.Host(), resp.StatusCode)
+	return &Error{Op: OpDiscover, Kind: NoChallenge, StatusCode: resp.StatusCode, Message: msg}
 }
 
 // authorityFromChallenge turns a challenge into MSAL's authority and the token's resource,
 // as ServiceClient does: "/oauth2/authorize" is dropped and "common" becomes "organizations".
 func authorityFromChallenge(ch Challenge) (Authority, error) {
 	fail := func(format string, args ...any) (Authority, error) {
-		return Authority{}, &Error{Reason: v1alpha1.ReasonAuthorityDiscoveryFailed, Message: fmt.Sprintf(format, args...), Terminal: true}
+		return Authority{}, &Error{Op: OpDiscover, Kind: NoChallenge, Message: fmt.Sprintf(format, args...)}
 	}
 	au, err := url.Parse(ch.AuthorizationURI)
 	if err != nil || au.Scheme == "" || au.Host == "" {
@@ -108,48 +106,13 @@ func authorityFromChallenge(ch Challenge) (Authority, error) {
 	if err != nil || ru.Scheme == "" || ru.Host == "" {
 		return fail("The bearer challenge's resource_id %q is not an absolute URL", clean(ch.ResourceID, 200))
 	}
-	resource := (&url.URL{Scheme: strings.ToLower(ru.Scheme), Host: strings.ToLower(ru.Host), Path: ru.Path}).String()
-	if !strings.HasSuffix(resource, "/") {
-		resource += "/"
-	}
 	host := strings.ToLower(au.Scheme) + "://" + strings.ToLower(au.Host)
-	return Authority{TenantID: tenant, AuthorityHost: host, Authority: host + "/" + tenant + "/", Resource: resource}, nil
-}
-
-// environmentRoot returns "https://host/" for an environment URL. Plain http is refused
-// here, not only by the trust policy, because WhoAmI sends a token to this URL.
-func environmentRoot(environmentURL string) (*url.URL, error) {
-	u, err := url.Parse(strings.TrimSpace(environmentURL))
-	switch {
-	case err != nil:
-		return nil, fmt.Errorf("the environment URL is not a URL: %w", err)
-	case !strings.EqualFold(u.Scheme, "https") || u.Host == "" || u.User != nil:
-		return nil, fmt.Errorf("the environment URL %q must be https://<host>", clean(environmentURL, 200))
-	case strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "":
-		return nil, fmt.Errorf("the environment URL %q must have no path beyond \"/\"", clean(environmentURL, 200))
-	}
-	return &url.URL{Scheme: "https", Host: strings.ToLower(u.Host), Path: "/"}, nil
+	return Authority{TenantID: tenant, AuthorityHost: host, Authority: host + "/" + tenant + "/", Resource: environment.CanonicalResource(ru)}, nil
 }
 
 // IsAdminServiceHost reports whether host (with or without port) is an Online Management API
-// host, admin.services.crm<N>.<cloud>, which has no Web API and no WhoAmI.
+// host, admin.services.crm<N>.<cloud>, which has no Web API and no WhoAmI. A caller holding
+// an environment.Environment asks its Kind instead.
 func IsAdminServiceHost(host string) bool {
-	h := bareHost(host)
-	return strings.HasPrefix(h, "admin.services.crm") && trust.IsBuiltInEnvironmentHost(h)
-}
-
-// usesAADChallenge reports whether host answers the challenge at /api/aad/challenge
-// (the Online Management API and Global Discovery) rather than under /api/data.
-func usesAADChallenge(host string) bool {
-	h := bareHost(host)
-	return IsAdminServiceHost(h) || (strings.HasPrefix(h, "globaldisco.crm") && trust.IsBuiltInEnvironmentHost(h))
-}
-
-// bareHost lower-cases host and drops a port and a trailing dot.
-func bareHost(host string) string {
-	h := strings.ToLower(strings.TrimSpace(host))
-	if u, err := url.Parse("https://" + h); err == nil && u.Hostname() != "" {
-		h = u.Hostname()
-	}
-	return strings.TrimSuffix(h, ".")
+	return environment.KindOf(host) == environment.OnlineManagementAPI
 }

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/d365-operator/d365-operator/api/v1alpha1"
 	"github.com/d365-operator/d365-operator/internal/dataverse"
 	"github.com/d365-operator/d365-operator/internal/transport/transporttest"
 )
@@ -89,43 +88,42 @@ func TestDiscover(t *testing.T) {
 
 func TestDiscoverFailures(t *testing.T) {
 	tests := []struct {
-		name         string
-		envURL       string
-		handler      http.HandlerFunc
-		wantReason   string
-		wantTerminal bool
-		wantText     string
-		wantRetry    string
+		name      string
+		envURL    string
+		handler   http.HandlerFunc
+		wantKind  dataverse.Kind
+		wantText  string
+		wantRetry string
 	}{
 		{"a 401 without WWW-Authenticate is a discovery failure", "https://contoso.crm.dynamics.com",
-			challengeWith(401, ""), v1alpha1.ReasonAuthorityDiscoveryFailed, true, "no WWW-Authenticate header", ""},
+			challengeWith(401, ""), dataverse.NoChallenge, "no WWW-Authenticate header", ""},
 		{"a 401 with only a malformed challenge quotes it", "https://contoso.crm.dynamics.com",
-			challengeWith(401, "", "Bearer resource_id=https://contoso.crm.dynamics.com/"), v1alpha1.ReasonAuthorityDiscoveryFailed, true, "lacks authorization_uri", ""},
+			challengeWith(401, "", "Bearer resource_id=https://contoso.crm.dynamics.com/"), dataverse.NoChallenge, "lacks authorization_uri", ""},
 		{"an authorization_uri without tenant is refused", "https://contoso.crm.dynamics.com",
-			challengeWith(401, "", "Bearer authorization_uri=https://login.microsoftonline.com/, resource_id=https://contoso.crm.dynamics.com/"), v1alpha1.ReasonAuthorityDiscoveryFailed, true, "names no tenant", ""},
+			challengeWith(401, "", "Bearer authorization_uri=https://login.microsoftonline.com/, resource_id=https://contoso.crm.dynamics.com/"), dataverse.NoChallenge, "names no tenant", ""},
 		{"a relative authorization_uri is refused", "https://contoso.crm.dynamics.com",
-			challengeWith(401, "", "Bearer authorization_uri=/t/oauth2/authorize, resource_id=https://contoso.crm.dynamics.com/"), v1alpha1.ReasonAuthorityDiscoveryFailed, true, "not an absolute URL", ""},
+			challengeWith(401, "", "Bearer authorization_uri=/t/oauth2/authorize, resource_id=https://contoso.crm.dynamics.com/"), dataverse.NoChallenge, "not an absolute URL", ""},
 		{"a 200 to an anonymous request is not Dataverse", "https://contoso.crm.dynamics.com",
-			challengeWith(200, "<html>"), v1alpha1.ReasonAuthorityDiscoveryFailed, true, "HTTP 200", ""},
+			challengeWith(200, "<html>"), dataverse.NoChallenge, "HTTP 200", ""},
 		{"a 404 means the URL is wrong", "https://contoso.crm.dynamics.com",
-			challengeWith(404, ""), v1alpha1.ReasonAuthorityDiscoveryFailed, true, "check that spec.environmentURL", ""},
+			challengeWith(404, ""), dataverse.NoChallenge, "check that spec.environmentURL", ""},
 		{"a 429 is throttling with Retry-After", "https://contoso.crm.dynamics.com",
 			retryAfter("7", 429, `{"error":{"code":"0x80072322","message":"Number of requests exceeded the limit of 6000 over time window of 300 seconds."}}`),
-			v1alpha1.ReasonThrottled, false, "number of requests", "7s"},
+			dataverse.Throttled, "number of requests", "7s"},
 		{"a 503 with Retry-After is throttling", "https://contoso.crm.dynamics.com",
-			retryAfter("30", 503, ""), v1alpha1.ReasonThrottled, false, "HTTP 503", "30s"},
+			retryAfter("30", 503, ""), dataverse.Throttled, "HTTP 503", "30s"},
 		{"a 502 is an outage", "https://contoso.crm.dynamics.com",
-			challengeWith(502, ""), v1alpha1.ReasonServiceUnavailable, false, "unavailable (HTTP 502)", ""},
+			challengeWith(502, ""), dataverse.Unavailable, "unavailable (HTTP 502)", ""},
 		{"plain http is refused without a request", "http://contoso.crm.dynamics.com",
-			failOnRequest(t), v1alpha1.ReasonAuthorityDiscoveryFailed, true, "must be https", ""},
+			failOnRequest(t), dataverse.InvalidRequest, "must be https", ""},
 		{"a path is refused without a request", "https://contoso.crm.dynamics.com/main.aspx",
-			failOnRequest(t), v1alpha1.ReasonAuthorityDiscoveryFailed, true, "no path", ""},
+			failOnRequest(t), dataverse.InvalidRequest, "no path", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := transporttest.NewServer(t, tc.handler, "contoso.crm.dynamics.com")
 			_, err := dataverse.NewClient(srv.Client()).Discover(context.Background(), tc.envURL)
-			checkError(t, err, tc.wantReason, tc.wantTerminal, tc.wantText, tc.wantRetry)
+			checkError(t, err, dataverse.OpDiscover, tc.wantKind, tc.wantText, tc.wantRetry)
 		})
 	}
 }
@@ -135,7 +133,7 @@ func TestDiscoverUnreachable(t *testing.T) {
 	client := srv.Client()
 	srv.Close()
 	_, err := dataverse.NewClient(client).Discover(context.Background(), "https://contoso.crm.dynamics.com")
-	checkError(t, err, v1alpha1.ReasonServiceUnavailable, false, "Could not reach contoso.crm.dynamics.com", "")
+	checkError(t, err, dataverse.OpDiscover, dataverse.Unavailable, "Could not reach contoso.crm.dynamics.com", "")
 }
 
 func TestDiscoverHonoursCancellation(t *testing.T) {
@@ -163,14 +161,14 @@ func failOnRequest(t *testing.T) http.HandlerFunc {
 	}
 }
 
-func checkError(t *testing.T, err error, reason string, terminal bool, text, retry string) {
+func checkError(t *testing.T, err error, op dataverse.Op, kind dataverse.Kind, text, retry string) {
 	t.Helper()
 	var de *dataverse.Error
 	if !errors.As(err, &de) {
 		t.Fatalf("error %v (%T), want *dataverse.Error", err, err)
 	}
-	if de.Reason != reason || de.Terminal != terminal {
-		t.Errorf("reason %s terminal %v, want %s %v (%s)", de.Reason, de.Terminal, reason, terminal, de.Message)
+	if de.Op != op || de.Kind != kind {
+		t.Errorf("op %s kind %s, want %s %s (%s)", de.Op, de.Kind, op, kind, de.Message)
 	}
 	if !strings.Contains(de.Message, text) {
 		t.Errorf("message %q lacks %q", de.Message, text)
@@ -178,7 +176,7 @@ func checkError(t *testing.T, err error, reason string, terminal bool, text, ret
 	if retry != "" && de.RetryAfter.String() != retry {
 		t.Errorf("RetryAfter %v, want %s", de.RetryAfter, retry)
 	}
-	if de.Error() != de.Reason+": "+de.Message {
+	if de.Error() != string(de.Kind)+": "+de.Message {
 		t.Errorf("Error() = %q", de.Error())
 	}
 }

@@ -11,14 +11,15 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/d365-operator/d365-operator/api/v1alpha1"
 	"github.com/d365-operator/d365-operator/internal/transport"
 )
 
-// Error is a failed Dataverse call, classified for a condition.
+// Error is a failed Dataverse call, classified by Op and Kind.
 type Error struct {
-	// Reason is one of the api/v1alpha1 Reason* constants.
-	Reason string
+	// Op is the call that failed.
+	Op Op
+	// Kind says what went wrong; the caller decides what it means for a retry.
+	Kind Kind
 	// StatusCode is the HTTP status, or 0 when no answer arrived.
 	StatusCode int
 	// Code is the OData error code, e.g. "0x80072560".
@@ -27,18 +28,16 @@ type Error struct {
 	Message string
 	// RetryAfter is the server's Retry-After, when it sent one.
 	RetryAfter time.Duration
-	// Terminal is true when retrying without a user's change is pointless.
-	Terminal bool
 
 	cause error // a network or context error, for errors.Is
 }
 
-// Error returns the reason and the message.
+// Error returns the kind and the message.
 func (e *Error) Error() string {
-	return e.Reason + ": " + e.Message
+	return string(e.Kind) + ": " + e.Message
 }
 
-// Unwrap returns the network or context error behind a ServiceUnavailable error, if any.
+// Unwrap returns the network or context error behind an Unavailable error, if any.
 func (e *Error) Unwrap() error {
 	return e.cause
 }
@@ -76,7 +75,7 @@ func parseODataError(body []byte) (code, message string) {
 }
 
 // networkError reports that host could not be reached (or the request was cancelled).
-func networkError(host string, err error) *Error {
+func networkError(op Op, host string, err error) *Error {
 	why := err.Error()
 	if ue, ok := errors.AsType[*url.Error](err); ok {
 		why = ue.Err.Error() // without the URL, which the message names already
@@ -85,7 +84,8 @@ func networkError(host string, err error) *Error {
 		why = "the request timed out or was cancelled"
 	}
 	return &Error{
-		Reason:  v1alpha1.ReasonServiceUnavailable,
+		Op:      op,
+		Kind:    Unavailable,
 		Message: fmt.Sprintf("Could not reach %s: %s", host, clean(why, 200)),
 		cause:   err,
 	}
@@ -93,7 +93,7 @@ func networkError(host string, err error) *Error {
 
 // transientError classifies throttling (429, or 503 with Retry-After) and outages (5xx);
 // it returns nil for other answers.
-func (c *Client) transientError(resp *http.Response, body []byte) *Error {
+func (c *Client) transientError(op Op, resp *http.Response, body []byte) *Error {
 	retryAfter, hasRetryAfter := transport.ParseRetryAfter(resp.Header.Get("Retry-After"), c.clock.Now())
 	code, msg := parseODataError(body)
 	host := resp.Request.URL.Host
@@ -111,31 +111,31 @@ func (c *Client) transientError(resp *http.Response, body []byte) *Error {
 		if hasRetryAfter {
 			text += fmt.Sprintf("; retrying after %s", retryAfter)
 		}
-		return &Error{Reason: v1alpha1.ReasonThrottled, StatusCode: resp.StatusCode, Code: code, Message: text, RetryAfter: retryAfter}
+		return &Error{Op: op, Kind: Throttled, StatusCode: resp.StatusCode, Code: code, Message: text, RetryAfter: retryAfter}
 	case resp.StatusCode >= 500:
 		text := fmt.Sprintf("%s is unavailable (HTTP %d)", host, resp.StatusCode)
 		if msg != "" {
 			text += ": " + msg
 		}
-		return &Error{Reason: v1alpha1.ReasonServiceUnavailable, StatusCode: resp.StatusCode, Code: code, Message: text, RetryAfter: retryAfter}
+		return &Error{Op: op, Kind: Unavailable, StatusCode: resp.StatusCode, Code: code, Message: text, RetryAfter: retryAfter}
 	}
 	return nil
 }
 
 // whoAmIError classifies a WhoAmI answer other than 200.
 func (c *Client) whoAmIError(resp *http.Response, body []byte) *Error {
-	if e := c.transientError(resp, body); e != nil {
+	if e := c.transientError(OpWhoAmI, resp, body); e != nil {
 		return e
 	}
 	code, msg := parseODataError(body)
 	host := resp.Request.URL.Host
-	e := &Error{StatusCode: resp.StatusCode, Code: code}
+	e := &Error{Op: OpWhoAmI, StatusCode: resp.StatusCode, Code: code}
 	switch {
 	case isAdminMode(msg):
-		e.Reason = v1alpha1.ReasonEnvironmentAdminMode
+		e.Kind = AdminMode
 		e.Message = fmt.Sprintf("%s is in administration mode and admits only administrators (%s); it recovers when an admin turns administration mode off, or give the application user the System Administrator role", host, quote(code, msg))
 	case resp.StatusCode == http.StatusUnauthorized:
-		e.Reason = v1alpha1.ReasonTokenRejected
+		e.Kind = TokenRejected
 		why := clean(resp.Header.Get("401_error_reason"), 300)
 		if why == "" {
 			why = msg
@@ -146,15 +146,13 @@ func (c *Client) whoAmIError(resp *http.Response, body []byte) *Error {
 		}
 		e.Message += "; a new token is requested on the next attempt"
 	case resp.StatusCode == http.StatusForbidden && strings.EqualFold(code, codeUserNotMember):
-		e.Reason = v1alpha1.ReasonApplicationUserNotFound
+		e.Kind = ApplicationUserNotFound
 		e.Message = fmt.Sprintf("%s does not know this application (%s): add the app to the environment as an application user with a security role, in the Power Platform admin center (Environments > Settings > Users + permissions > Application users)", host, quote(code, msg))
-		e.Terminal = true
 	case resp.StatusCode == http.StatusForbidden:
-		e.Reason = v1alpha1.ReasonAccessDenied
+		e.Kind = AccessDenied
 		e.Message = fmt.Sprintf("%s denied the application access (HTTP 403, %s): check the application user's security roles and the environment's security group and API allow-list", host, quote(code, msg))
-		e.Terminal = true
 	default:
-		e.Reason = v1alpha1.ReasonWhoAmIFailed
+		e.Kind = UnexpectedAnswer
 		e.Message = fmt.Sprintf("%s answered WhoAmI with HTTP %d", host, resp.StatusCode)
 		if code != "" || msg != "" {
 			e.Message += " (" + quote(code, msg) + ")"

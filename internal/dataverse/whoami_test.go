@@ -10,7 +10,6 @@ import (
 
 	clocktesting "k8s.io/utils/clock/testing"
 
-	"github.com/d365-operator/d365-operator/api/v1alpha1"
 	"github.com/d365-operator/d365-operator/internal/dataverse"
 	"github.com/d365-operator/d365-operator/internal/transport"
 	"github.com/d365-operator/d365-operator/internal/transport/transporttest"
@@ -68,48 +67,47 @@ func TestWhoAmIFailures(t *testing.T) {
 		}
 	}
 	tests := []struct {
-		name         string
-		handler      http.HandlerFunc
-		wantReason   string
-		wantTerminal bool
-		wantCode     string
-		wantText     string
-		wantRetry    string
+		name      string
+		handler   http.HandlerFunc
+		wantKind  dataverse.Kind
+		wantCode  string
+		wantText  string
+		wantRetry string
 	}{
 		{"a 401 is a rejected token and says why", reply(401, "", "WWW-Authenticate", realChallenge, "401_error_reason", "IDX10214: Audience validation failed."),
-			v1alpha1.ReasonTokenRejected, false, "", "IDX10214: Audience validation failed.", ""},
+			dataverse.TokenRejected, "", "IDX10214: Audience validation failed.", ""},
 		{"a 403 0x80072560 means the application user is missing", reply(403, `{"error":{"code":"0x80072560","message":"The user is not a member of the organization."}}`),
-			v1alpha1.ReasonApplicationUserNotFound, true, "0x80072560", "application user with a security role, in the Power Platform admin center", ""},
+			dataverse.ApplicationUserNotFound, "0x80072560", "application user with a security role, in the Power Platform admin center", ""},
 		{"admin mode is recognised by its message", reply(403, `{"error":{"code":"0x80040225","message":"User does not have required privileges (or role membership) to access the org when it is in Admin Only mode."}}`),
-			v1alpha1.ReasonEnvironmentAdminMode, false, "0x80040225", "administration mode", ""},
+			dataverse.AdminMode, "0x80040225", "administration mode", ""},
 		{"another 403 is access denied", reply(403, `{"error":{"code":"0x80095ffc","message":"Access to Dataverse API is restricted for this application Id : 'x'."}}`),
-			v1alpha1.ReasonAccessDenied, true, "0x80095ffc", "Access to Dataverse API is restricted", ""},
+			dataverse.AccessDenied, "0x80095ffc", "Access to Dataverse API is restricted", ""},
 		{"a 429 for requests names that limit", reply(429, `{"error":{"code":"0x80072322","message":"Number of requests exceeded the limit of 6000 over time window of 300 seconds."}}`, "Retry-After", "7"),
-			v1alpha1.ReasonThrottled, false, "0x80072322", "the number of requests per 5 minutes was exceeded", "7s"},
+			dataverse.Throttled, "0x80072322", "the number of requests per 5 minutes was exceeded", "7s"},
 		{"a 429 for execution time names that limit", reply(429, `{"error":{"code":"0x80072321","message":"Combined execution time of incoming requests exceeded limit of 1,200,000  milliseconds over time window of 300 seconds."}}`, "Retry-After", "12.5"),
-			v1alpha1.ReasonThrottled, false, "0x80072321", "combined execution time", "12.5s"},
+			dataverse.Throttled, "0x80072321", "combined execution time", "12.5s"},
 		{"a 429 for concurrency names that limit", reply(429, `{"error":{"code":"0x80072326","message":"Number of concurrent requests exceeded the limit of 52."}}`, "Retry-After", "1"),
-			v1alpha1.ReasonThrottled, false, "0x80072326", "concurrent requests", "1s"},
+			dataverse.Throttled, "0x80072326", "concurrent requests", "1s"},
 		{"a Retry-After HTTP date is measured on the injected clock", reply(429, "", "Retry-After", "Sat, 21 Nov 2026 10:01:00 GMT"),
-			v1alpha1.ReasonThrottled, false, "", "retrying after 1m0s", "1m0s"},
+			dataverse.Throttled, "", "retrying after 1m0s", "1m0s"},
 		{"a 503 with Retry-After is throttling", reply(503, "", "Retry-After", "5"),
-			v1alpha1.ReasonThrottled, false, "", "HTTP 503", "5s"},
+			dataverse.Throttled, "", "HTTP 503", "5s"},
 		{"a 500 is an outage", reply(500, `{"error":{"code":"0x80040216","message":"An unexpected error occurred."}}`),
-			v1alpha1.ReasonServiceUnavailable, false, "0x80040216", "An unexpected error occurred.", ""},
+			dataverse.Unavailable, "0x80040216", "An unexpected error occurred.", ""},
 		{"a 404 is a retryable WhoAmI failure", reply(404, `{"error":{"code":"0x80060888","message":"Resource not found for the segment 'WhoAmI'."}}`),
-			v1alpha1.ReasonWhoAmIFailed, false, "0x80060888", "HTTP 404", ""},
+			dataverse.UnexpectedAnswer, "0x80060888", "HTTP 404", ""},
 		{"a 200 that is not a WhoAmIResponse fails", reply(200, `<html>login</html>`),
-			v1alpha1.ReasonWhoAmIFailed, false, "", "not with a WhoAmIResponse", ""},
+			dataverse.UnexpectedAnswer, "", "not with a WhoAmIResponse", ""},
 		{"a 200 larger than the cap fails", reply(200, `{"UserId":"`+strings.Repeat("a", transport.MaxResponseBytes)+`"}`),
-			v1alpha1.ReasonWhoAmIFailed, false, "", "exceeds", ""},
+			dataverse.UnexpectedAnswer, "", "exceeds", ""},
 		{"control characters in a server message are cleaned away", reply(400, `{"error":{"code":"0x0","message":"bad\r\nrequest\u0007"}}`),
-			v1alpha1.ReasonWhoAmIFailed, false, "0x0", "0x0: bad request", ""},
+			dataverse.UnexpectedAnswer, "0x0", "0x0: bad request", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := transporttest.NewServer(t, tc.handler, "contoso.crm.dynamics.com")
 			_, err := dataverse.NewClient(srv.Client(), dataverse.WithClock(clk)).WhoAmI(context.Background(), "https://contoso.crm.dynamics.com", testToken)
-			checkError(t, err, tc.wantReason, tc.wantTerminal, tc.wantText, tc.wantRetry)
+			checkError(t, err, dataverse.OpWhoAmI, tc.wantKind, tc.wantText, tc.wantRetry)
 			var de *dataverse.Error
 			if errors.As(err, &de) && de.Code != tc.wantCode {
 				t.Errorf("code %q, want %q", de.Code, tc.wantCode)
@@ -133,7 +131,7 @@ func TestWhoAmIRefusesBadInputWithoutARequest(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := c.WhoAmI(context.Background(), tc.envURL, tc.token)
-			checkError(t, err, v1alpha1.ReasonWhoAmIFailed, true, tc.wantText, "")
+			checkError(t, err, dataverse.OpWhoAmI, dataverse.InvalidRequest, tc.wantText, "")
 		})
 	}
 }

@@ -14,7 +14,6 @@ import (
 
 	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
 
-	"github.com/d365-operator/d365-operator/api/v1alpha1"
 	"github.com/d365-operator/d365-operator/internal/transport"
 	"github.com/d365-operator/d365-operator/internal/trust"
 )
@@ -31,91 +30,90 @@ func aad(errCode string, code int, description string) string {
 func TestClassifyEntraAnswers(t *testing.T) {
 	id := Identity{Authority: "https://login.microsoftonline.com/contoso-tenant/", ClientID: "11111111-2222-3333-4444-555555555555", Credential: ClientSecret(testSecret)}
 	tests := []struct {
-		name         string
-		method       string
-		status       int
-		retryAfter   string
-		body         string
-		wantReason   string
-		wantTerminal bool
-		wantAADSTS   int
-		wantText     []string
+		name       string
+		method     string
+		status     int
+		retryAfter string
+		body       string
+		wantKind   Kind
+		wantAADSTS int
+		wantText   []string
 	}{
 		{"a wrong secret (2022+ wording) asks for the secret's value", http.MethodPost, 401, "",
 			aad("invalid_client", 7000215, "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '11111111-2222-3333-4444-555555555555'."),
-			v1alpha1.ReasonInvalidClientSecret, true, 7000215,
+			InvalidClientSecret, 7000215,
 			[]string{"AADSTS7000215", "Invalid client secret provided.", "VALUE, not its secret ID"}},
 		{"a wrong secret (2021 wording) is classified the same", http.MethodPost, 401, "",
 			aad("invalid_client", 7000215, "Invalid client secret is provided."),
-			v1alpha1.ReasonInvalidClientSecret, true, 7000215, []string{"AADSTS7000215"}},
+			InvalidClientSecret, 7000215, []string{"AADSTS7000215"}},
 		{"an expired secret asks for a new one", http.MethodPost, 401, "",
 			aad("invalid_client", 7000222, "The provided client secret keys for app '11111111-2222-3333-4444-555555555555' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds."),
-			v1alpha1.ReasonClientSecretExpired, true, 7000222,
+			ClientSecretExpired, 7000222,
 			[]string{"AADSTS7000222", "are expired.", "Create a new client secret"}},
 		{"an unknown application names the client id and tenant", http.MethodPost, 400, "",
 			aad("unauthorized_client", 700016, "Application with identifier '11111111-2222-3333-4444-555555555555' was not found in the directory 'Contoso'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant."),
-			v1alpha1.ReasonApplicationNotFound, true, 700016,
+			ApplicationNotFound, 700016,
 			[]string{"AADSTS700016", "was not found in the directory 'Contoso'.", "client ID 11111111-2222-3333-4444-555555555555", "tenant contoso-tenant"}},
 		{"an unknown tenant from the OpenID configuration GET", http.MethodGet, 400, "",
 			aad("invalid_tenant", 90002, "Tenant 'contoso-tenant' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant."),
-			v1alpha1.ReasonTenantNotFound, true, 90002,
+			TenantNotFound, 90002,
 			[]string{"AADSTS90002", "OpenID configuration request of tenant contoso-tenant", "Tenant 'contoso-tenant' not found."}},
 		{"an unknown tenant from the token POST (older invalid_request)", http.MethodPost, 400, "",
 			aad("invalid_request", 90002, "Tenant 'contoso-tenant' not found."),
-			v1alpha1.ReasonTenantNotFound, true, 90002, []string{"AADSTS90002"}},
+			TenantNotFound, 90002, []string{"AADSTS90002"}},
 		{"a missing service principal for the environment", http.MethodPost, 400, "",
 			aad("invalid_resource", 500011, "The resource principal named https://contoso.crm.dynamics.com was not found in the tenant named Contoso. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant."),
-			v1alpha1.ReasonResourceNotFound, true, 500011, []string{"AADSTS500011", "https://contoso.crm.dynamics.com was not found"}},
+			ResourceNotFound, 500011, []string{"AADSTS500011", "https://contoso.crm.dynamics.com was not found"}},
 		{"an invalid scope", http.MethodPost, 400, "",
 			aad("invalid_scope", 70011, "The provided value for the input parameter 'scope' isn't valid. The scope https://example.contoso.com/activity.read isn't valid."),
-			v1alpha1.ReasonInvalidScope, true, 70011, []string{"AADSTS70011", "/.default"}},
+			InvalidScope, 70011, []string{"AADSTS70011", "/.default"}},
 		{"a scope without /.default", http.MethodPost, 400, "",
 			aad("invalid_scope", 1002012, "The provided value for scope https://contoso.crm.dynamics.com is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."),
-			v1alpha1.ReasonInvalidScope, true, 1002012, []string{"AADSTS1002012"}},
+			InvalidScope, 1002012, []string{"AADSTS1002012"}},
 		{"no credential sent is a rejected credential", http.MethodPost, 401, "",
 			aad("invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'."),
-			v1alpha1.ReasonCredentialRejected, true, 7000218, []string{"AADSTS7000218"}},
+			CredentialRejected, 7000218, []string{"AADSTS7000218"}},
 		{"another invalid_client is a rejected credential", http.MethodPost, 401, "",
 			aad("invalid_client", 7000999, "Something new."),
-			v1alpha1.ReasonCredentialRejected, true, 7000999, []string{"AADSTS7000999"}},
+			CredentialRejected, 7000999, []string{"AADSTS7000999"}},
 		{"MFA required (v1 interaction_required)", http.MethodPost, 400, "",
 			aad("interaction_required", 50076, "Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '00000007-0000-0000-c000-000000000000'."),
-			v1alpha1.ReasonInteractionRequired, true, 50076, []string{"AADSTS50076", "Multi-factor authentication"}},
+			InteractionRequired, 50076, []string{"AADSTS50076", "Multi-factor authentication"}},
 		{"MFA required (v2 invalid_grant) is still interaction", http.MethodPost, 400, "",
 			aad("invalid_grant", 50079, "Due to a configuration change made by your administrator, you must enroll in multi-factor authentication."),
-			v1alpha1.ReasonInteractionRequired, true, 50079, nil},
+			InteractionRequired, 50079, nil},
 		{"Conditional Access block", http.MethodPost, 400, "",
 			aad("invalid_grant", 53003, "Access has been blocked by Conditional Access policies."),
-			v1alpha1.ReasonInteractionRequired, true, 53003, nil},
+			InteractionRequired, 53003, nil},
 		{"an external security challenge", http.MethodPost, 400, "",
 			aad("interaction_required", 50158, "External security challenge not satisfied."),
-			v1alpha1.ReasonInteractionRequired, true, 50158, nil},
+			InteractionRequired, 50158, nil},
 		{"an inactive refresh token means sign in again", http.MethodPost, 400, "",
 			aad("invalid_grant", 700082, "The refresh token has expired due to inactivity. The token was issued on 2024-01-01T00:00:00Z and was inactive for 90.00:00:00."),
-			v1alpha1.ReasonSignInExpired, true, 700082, []string{"AADSTS700082", "sign in again"}},
+			SignInExpired, 700082, []string{"AADSTS700082", "sign in again"}},
 		{"a revoked refresh token means sign in again", http.MethodPost, 400, "",
 			aad("invalid_grant", 50173, "The provided grant has expired due to it being revoked, a fresh auth token is needed."),
-			v1alpha1.ReasonSignInExpired, true, 50173, nil},
+			SignInExpired, 50173, nil},
 		{"a plain-text 429 is throttling with Retry-After", http.MethodPost, 429, "60", "Too Many Requests",
-			v1alpha1.ReasonThrottled, false, 0, []string{"HTTP 429 (Too Many Requests)", "retrying after 1m0s"}},
+			Throttled, 0, []string{"HTTP 429 (Too Many Requests)", "retrying after 1m0s"}},
 		{"a JSON 429 is throttling", http.MethodPost, 429, "7",
 			aad("temporarily_unavailable", 90055, "The tenant is being throttled."),
-			v1alpha1.ReasonThrottled, false, 90055, []string{"AADSTS90055", "retrying after 7s"}},
+			Throttled, 90055, []string{"AADSTS90055", "retrying after 7s"}},
 		{"a 503 with Retry-After is throttling", http.MethodPost, 503, "5", "",
-			v1alpha1.ReasonThrottled, false, 0, []string{"HTTP 503"}},
+			Throttled, 0, []string{"HTTP 503"}},
 		{"a 503 without Retry-After is an outage", http.MethodPost, 503, "", "",
-			v1alpha1.ReasonServiceUnavailable, false, 0, []string{"unavailable"}},
+			Unavailable, 0, []string{"unavailable"}},
 		{"a 500 is an outage", http.MethodPost, 500, "", "<html>oops</html>",
-			v1alpha1.ReasonServiceUnavailable, false, 0, nil},
+			Unavailable, 0, nil},
 		{"an unknown 400 is a retryable failure", http.MethodPost, 400, "",
 			aad("invalid_request", 900144, "The request body must contain the following parameter: 'grant_type'."),
-			v1alpha1.ReasonTokenRequestFailed, false, 900144, []string{"AADSTS900144"}},
+			RequestFailed, 900144, []string{"AADSTS900144"}},
 		{"error_codes missing: the code comes from the description", http.MethodPost, 401, "",
 			`{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided."}`,
-			v1alpha1.ReasonInvalidClientSecret, true, 7000215, nil},
+			InvalidClientSecret, 7000215, nil},
 		{"a description that echoes the secret is redacted", http.MethodPost, 401, "",
 			aad("invalid_client", 7000215, "Invalid client secret "+testSecret+" provided."),
-			v1alpha1.ReasonInvalidClientSecret, true, 7000215, []string{"[redacted]"}},
+			InvalidClientSecret, 7000215, []string{"[redacted]"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -132,9 +130,9 @@ func TestClassifyEntraAnswers(t *testing.T) {
 			if !errors.As(err, &e) {
 				t.Fatalf("classify = %T %v, want *Error", err, err)
 			}
-			if e.Reason != tc.wantReason || e.Terminal != tc.wantTerminal || e.AADSTS != tc.wantAADSTS || e.StatusCode != tc.status {
-				t.Errorf("got reason %s terminal %v AADSTS %d status %d; want %s %v %d %d\nmessage: %s",
-					e.Reason, e.Terminal, e.AADSTS, e.StatusCode, tc.wantReason, tc.wantTerminal, tc.wantAADSTS, tc.status, e.Message)
+			if e.Kind != tc.wantKind || e.AADSTS != tc.wantAADSTS || e.StatusCode != tc.status {
+				t.Errorf("got kind %s AADSTS %d status %d; want %s %d %d\nmessage: %s",
+					e.Kind, e.AADSTS, e.StatusCode, tc.wantKind, tc.wantAADSTS, tc.status, e.Message)
 			}
 			for _, want := range tc.wantText {
 				if !strings.Contains(e.Message, want) {
@@ -154,22 +152,22 @@ func TestClassifyLocalFailures(t *testing.T) {
 	id := Identity{Authority: "https://login.microsoftonline.com/t/", ClientID: "c", Credential: ClientSecret(testSecret)}
 	refused := trust.NewPolicy(nil, nil).CheckAuthority(&url.URL{Scheme: "https", Host: "login.evil.example"})
 	tests := []struct {
-		name       string
-		err        error
-		wantReason string // empty: a *trust.Error
-		wantCause  error
+		name      string
+		err       error
+		wantKind  Kind // empty: a *trust.Error
+		wantCause error
 	}{
 		{"a trust refusal from the guard stays a trust error",
 			fmt.Errorf("server response error:\n %w", &url.Error{Op: "Post", URL: "https://login.evil.example/t", Err: refused}), "", nil},
 		{"a refused connection is an outage",
 			fmt.Errorf("server response error:\n %w", &url.Error{Op: "Post", URL: "https://login.microsoftonline.com/t/oauth2/v2.0/token?x=1", Err: &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}}),
-			v1alpha1.ReasonServiceUnavailable, nil},
+			Unavailable, nil},
 		{"a deadline is an outage that unwraps to the context error",
-			fmt.Errorf("server response error:\n %w", context.DeadlineExceeded), v1alpha1.ReasonServiceUnavailable, context.DeadlineExceeded},
+			fmt.Errorf("server response error:\n %w", context.DeadlineExceeded), Unavailable, context.DeadlineExceeded},
 		{"an oversized answer is a request failure",
-			fmt.Errorf("could not read the body of an HTTP Response: %w", transport.ErrBodyTooLarge), v1alpha1.ReasonTokenRequestFailed, nil},
+			fmt.Errorf("could not read the body of an HTTP Response: %w", transport.ErrBodyTooLarge), RequestFailed, nil},
 		{"an MSAL validation error is a request failure, redacted",
-			errors.New("ResolveEndpoints(): issuer mismatch for " + testSecret), v1alpha1.ReasonTokenRequestFailed, nil},
+			errors.New("ResolveEndpoints(): issuer mismatch for " + testSecret), RequestFailed, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -177,15 +175,15 @@ func TestClassifyLocalFailures(t *testing.T) {
 			if strings.Contains(err.Error(), testSecret) {
 				t.Fatal("the message contains the secret")
 			}
-			if tc.wantReason == "" {
+			if tc.wantKind == "" {
 				if _, ok := errors.AsType[*trust.Error](err); !ok {
 					t.Fatalf("got %T %v, want *trust.Error", err, err)
 				}
 				return
 			}
 			var e *Error
-			if !errors.As(err, &e) || e.Reason != tc.wantReason || e.Terminal {
-				t.Fatalf("got %v, want non-terminal %s", err, tc.wantReason)
+			if !errors.As(err, &e) || e.Kind != tc.wantKind {
+				t.Fatalf("got %v, want %s", err, tc.wantKind)
 			}
 			if tc.wantCause != nil && !errors.Is(err, tc.wantCause) {
 				t.Errorf("%v does not unwrap to %v", err, tc.wantCause)

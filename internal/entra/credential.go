@@ -40,8 +40,8 @@ type AuthResult = confidential.AuthResult
 
 // explainer is implemented by credentials whose kind changes what an Entra ID refusal
 // means: invalid_grant is a wrong password for the password grant but an expired sign-in
-// for a refresh token. explain may change e's Reason and Terminal and returns advice for
-// the message ("" keeps the generic advice).
+// for a refresh token. explain may change e's Kind and returns advice for the message
+// ("" keeps the generic advice).
 type explainer interface {
 	explain(e *Error, id Identity) string
 }

@@ -16,14 +16,12 @@ import (
 	"strings"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
-
-	"github.com/d365-operator/d365-operator/api/v1alpha1"
 )
 
 // ClientCertificate returns a client-credentials credential that signs MSAL's client
 // assertion with key. MSAL Go signs with RSA only (PS256), so key must be an
 // *rsa.PrivateKey, and one of certs must hold its public key; otherwise the error is an
-// *Error with ReasonInvalidCredential that says why.
+// *Error of kind InvalidCredential that says why.
 func ClientCertificate(certs []*x509.Certificate, key crypto.PrivateKey) (Credential, error) {
 	rsaKey, ok := key.(*rsa.PrivateKey)
 	if !ok {
@@ -51,8 +49,8 @@ func ClientCertificate(certs []*x509.Certificate, key crypto.PrivateKey) (Creden
 
 // ClientCertificateFromPEM parses a kubernetes.io/tls Secret's tls.crt (PEM certificates,
 // the leaf first or anywhere) and tls.key (an unencrypted PKCS #1 or PKCS #8 RSA key) and
-// returns ClientCertificate's credential. Unusable input is an *Error with
-// ReasonInvalidCredential that says what to change; it never quotes the key.
+// returns ClientCertificate's credential. Unusable input is an *Error of kind
+// InvalidCredential that says what to change; it never quotes the key.
 func ClientCertificateFromPEM(certPEM, keyPEM []byte) (Credential, error) {
 	var certs []*x509.Certificate
 	for rest := certPEM; ; {
@@ -124,7 +122,7 @@ func keyKind(key crypto.PrivateKey) string {
 }
 
 func invalidCredential(format string, args ...any) *Error {
-	return &Error{Reason: v1alpha1.ReasonInvalidCredential, Terminal: true, Message: fmt.Sprintf(format, args...)}
+	return &Error{Kind: InvalidCredential, Message: fmt.Sprintf(format, args...)}
 }
 
 // clientCertificate is OAuth 2.0 client credentials with a certificate-signed assertion
@@ -174,7 +172,7 @@ func (c *clientCertificate) Thumbprint() string {
 func (c *clientCertificate) explain(e *Error, id Identity) string {
 	switch e.AADSTS {
 	case 700027, 700021, 700023, 700024:
-		e.Reason, e.Terminal = v1alpha1.ReasonCertificateRejected, true
+		e.Kind = CertificateRejected
 		return fmt.Sprintf("Upload the certificate in tls.crt (thumbprint %s, subject %q, valid until %s) to app %s under Certificates & secrets, or put a certificate the app already has in the Secret.",
 			c.Thumbprint(), c.certs[0].Subject.String(), c.certs[0].NotAfter.UTC().Format("2006-01-02"), id.ClientID)
 	}

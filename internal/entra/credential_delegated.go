@@ -9,8 +9,6 @@ import (
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/public"
-
-	"github.com/d365-operator/d365-operator/api/v1alpha1"
 )
 
 // DelegatedOptions configures Delegated.
@@ -37,7 +35,7 @@ type DelegatedOptions struct {
 // Delegated returns a credential that acts as the user signed in to the token cache: each
 // token request redeems the cache's refresh token through MSAL (AcquireTokenSilent with the
 // cache's account) and hands the rotated cache to Save. A cache that cannot be used is an
-// *Error with ReasonInvalidCredential.
+// *Error of kind InvalidCredential.
 func Delegated(o DelegatedOptions) (Credential, error) {
 	doc, err := withoutAccessTokens(o.Cache)
 	if err != nil {
@@ -140,7 +138,7 @@ func findPublicAccount(ctx context.Context, c public.Client, homeAccountID strin
 			return a, nil
 		}
 	}
-	return public.Account{}, &Error{Reason: v1alpha1.ReasonSignInExpired, Terminal: true, Message: "The token cache's account cannot be read"}
+	return public.Account{}, &Error{Kind: SignInExpired, Message: "The token cache's account cannot be read"}
 }
 
 func (d *delegated) secrets() []string {
@@ -149,7 +147,7 @@ func (d *delegated) secrets() []string {
 
 // signInExpired is a SignInExpired *Error ending in the sign-in advice.
 func (d *delegated) signInExpired(msg string) *Error {
-	return &Error{Reason: v1alpha1.ReasonSignInExpired, Terminal: true, Message: msg + ". " + d.advice()}
+	return &Error{Kind: SignInExpired, Message: msg + ". " + d.advice()}
 }
 
 func (d *delegated) advice() string {
@@ -170,13 +168,13 @@ func (d *delegated) username() string {
 // another app, password changed) means the user must sign in again.
 func (d *delegated) explain(e *Error, _ Identity) string {
 	switch {
-	case e.Reason == v1alpha1.ReasonSignInExpired || e.ErrorCode == oauthInvalidGrant && e.Reason != v1alpha1.ReasonInteractionRequired:
-		e.Reason, e.Terminal = v1alpha1.ReasonSignInExpired, true
+	case e.Kind == SignInExpired || e.ErrorCode == oauthInvalidGrant && e.Kind != InteractionRequired:
+		e.Kind = SignInExpired
 		return fmt.Sprintf("The sign-in of %s has expired or was revoked. %s", d.username(), d.advice())
-	case e.Reason == v1alpha1.ReasonInteractionRequired:
+	case e.Kind == InteractionRequired:
 		return fmt.Sprintf("Entra ID wants %s to sign in interactively again (MFA or Conditional Access). %s", d.username(), d.advice())
 	case e.ErrorCode == oauthInvalidClient && d.opts.ClientSecret == "":
-		e.Reason, e.Terminal = v1alpha1.ReasonCredentialRejected, true
+		e.Kind = CredentialRejected
 		return "The app requires client authentication to redeem the refresh token: set auth.delegated.clientSecretRef, or enable \"Allow public client flows\" on the app registration."
 	}
 	return ""

@@ -19,8 +19,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/d365-operator/d365-operator/api/v1alpha1"
 )
 
 func rsaPEM(t *testing.T, pkcs1 bool) (certPEM, keyPEM []byte) {
@@ -82,7 +80,7 @@ func TestClientCertificateFromPEM(t *testing.T) {
 				return
 			}
 			var e *Error
-			if !errors.As(err, &e) || e.Reason != v1alpha1.ReasonInvalidCredential || !e.Terminal || !strings.Contains(e.Message, tc.wantMentioned) {
+			if !errors.As(err, &e) || e.Kind != InvalidCredential || !strings.Contains(e.Message, tc.wantMentioned) {
 				t.Fatalf("got %v, want InvalidCredential mentioning %q", err, tc.wantMentioned)
 			}
 		})
@@ -154,7 +152,7 @@ func TestDelegatedCachesAreCheckedAndNeverPrinted(t *testing.T) {
 	} {
 		_, err := Delegated(DelegatedOptions{Cache: []byte(tc.doc)})
 		var e *Error
-		if !errors.As(err, &e) || e.Reason != v1alpha1.ReasonInvalidCredential || !strings.Contains(e.Message, tc.want) {
+		if !errors.As(err, &e) || e.Kind != InvalidCredential || !strings.Contains(e.Message, tc.want) {
 			t.Errorf("%s: got %v, want InvalidCredential mentioning %q", tc.name, err, tc.want)
 		}
 	}

@@ -10,8 +10,6 @@ import (
 	"strings"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
-
-	"github.com/d365-operator/d365-operator/api/v1alpha1"
 )
 
 // UsernamePassword returns a credential for the OAuth 2.0 resource owner password grant of a
@@ -64,18 +62,18 @@ func (u usernamePassword) secrets() []string { return []string{u.password, u.cli
 // explain says what each refusal of the password grant means for this user and app.
 func (u usernamePassword) explain(e *Error, _ Identity) string {
 	switch {
-	case e.Reason == v1alpha1.ReasonInteractionRequired:
+	case e.Kind == InteractionRequired:
 		return "Multi-factor authentication or Conditional Access applies to this user, and the password grant cannot satisfy it. " +
 			"Use an application identity instead (auth.clientCertificate or auth.workloadIdentity, with the app as an application user), " +
 			"or auth.delegated: the user signs in once, with MFA, through `d365-operator login`."
 	case e.AADSTS == 7000218 || (e.ErrorCode == oauthInvalidClient && u.clientSecret == ""):
-		e.Reason, e.Terminal = v1alpha1.ReasonCredentialRejected, true
+		e.Kind = CredentialRejected
 		return "The app requires client authentication for the password grant: set auth.usernamePassword.clientSecretRef, or enable \"Allow public client flows\" on the app registration's Authentication page."
 	case e.AADSTS == 50126:
 		return "Check the user name and password in the Secrets that auth.usernamePassword references."
-	case e.ErrorCode == oauthInvalidGrant && e.Reason == v1alpha1.ReasonTokenRequestFailed:
+	case e.ErrorCode == oauthInvalidGrant && e.Kind == RequestFailed:
 		// Unknown user, disabled or locked account, expired password: all need the user's admin.
-		e.Reason, e.Terminal = v1alpha1.ReasonCredentialRejected, true
+		e.Kind = CredentialRejected
 		return "Entra ID refused the user's sign-in; check the account in the tenant and the user name in the referenced Secret."
 	}
 	return ""

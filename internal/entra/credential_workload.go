@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash"
 	"net/http"
@@ -11,8 +12,6 @@ import (
 	"sync"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
-
-	"github.com/d365-operator/d365-operator/api/v1alpha1"
 )
 
 // FederatedAudience is the audience Entra ID expects in a federated client assertion, and
@@ -20,8 +19,10 @@ import (
 const FederatedAudience = "api://AzureADTokenExchange"
 
 // AssertionFunc returns a fresh federated token (e.g. a ServiceAccount token minted through
-// the TokenRequest API) for one token request. Errors it returns as *Error reach the
-// caller of Provider.Acquire unchanged, e.g. a ServiceAccount that does not exist.
+// the TokenRequest API) for one token request. An *Error it returns reaches the caller of
+// Provider.Acquire unchanged; any other error is wrapped in an *Error whose Unwrap returns
+// it, so that the caller finds its own error type (e.g. "the ServiceAccount does not
+// exist") with errors.As.
 type AssertionFunc func(ctx context.Context) (string, error)
 
 // WorkloadIdentity returns a credential that presents the token mint returns as the client
@@ -79,7 +80,7 @@ func (w *workloadIdentity) secrets() []string {
 func (w *workloadIdentity) explain(e *Error, id Identity) string {
 	switch e.AADSTS {
 	case 700211, 700212, 700213, 70021, 700027:
-		e.Reason, e.Terminal = v1alpha1.ReasonFederatedCredentialMismatch, true
+		e.Kind = FederatedCredentialMismatch
 		w.mu.Lock()
 		issuer := w.issuer
 		w.mu.Unlock()
@@ -127,16 +128,29 @@ func (s *assertionSource) assertion(ctx context.Context, _ confidential.Assertio
 	mint := s.mint
 	s.mu.Unlock()
 	if mint == nil {
-		return "", &Error{Reason: v1alpha1.ReasonTokenRequestFailed, Message: "No federated token source is configured"}
+		return "", &Error{Kind: RequestFailed, Message: "No federated token source is configured"}
 	}
 	tok, err := mint(ctx)
 	if err != nil {
-		return "", err
+		return "", sourceError(err)
 	}
 	s.mu.Lock()
 	s.last, s.issuer = tok, issuerOf(tok)
 	s.mu.Unlock()
 	return tok, nil
+}
+
+// sourceError wraps a mint function's error as AssertionFunc documents. The wrapper's kind
+// is Unavailable for a timeout or cancellation, as for any request, else RequestFailed.
+func sourceError(err error) error {
+	if _, ok := errors.AsType[*Error](err); ok {
+		return err
+	}
+	kind := RequestFailed
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		kind = Unavailable
+	}
+	return &Error{Kind: kind, Message: "The federated token source failed: " + clean(firstLine(err.Error()), 300), cause: err}
 }
 
 // issuerOf reads a JWT's iss claim without verifying it: it only names the issuer in advice.

@@ -11,7 +11,6 @@ import (
 
 	clocktesting "k8s.io/utils/clock/testing"
 
-	"github.com/d365-operator/d365-operator/api/v1alpha1"
 	"github.com/d365-operator/d365-operator/internal/entra"
 	"github.com/d365-operator/d365-operator/internal/simulator"
 	"github.com/d365-operator/d365-operator/internal/transport"
@@ -157,39 +156,38 @@ func TestSimulatorSeesOneRequestForManyConcurrentCallers(t *testing.T) {
 func TestSimulatorRefusalsAreClassified(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name         string
-		setup        func(*simulator.Server, *clocktesting.FakeClock)
-		change       func(*entra.Identity)
-		resource     string
-		wantReason   string
-		wantAADSTS   int
-		wantTerminal bool
-		wantRetry    time.Duration
-		wantText     string
+		name       string
+		setup      func(*simulator.Server, *clocktesting.FakeClock)
+		change     func(*entra.Identity)
+		resource   string
+		wantKind   entra.Kind
+		wantAADSTS int
+		wantRetry  time.Duration
+		wantText   string
 	}{
 		{"a wrong secret", nil, func(i *entra.Identity) { i.Credential = entra.ClientSecret("wrong~secret.value") }, demoResource,
-			v1alpha1.ReasonInvalidClientSecret, 7000215, true, 0, "VALUE, not its secret ID"},
+			entra.InvalidClientSecret, 7000215, 0, "VALUE, not its secret ID"},
 		{"an expired secret", func(s *simulator.Server, c *clocktesting.FakeClock) {
 			s.SetAppSecrets(simulator.DemoTenantID, simulator.DemoClientID, simulator.Secret{Value: simulator.DemoClientSecret, ExpiresAt: c.Now().Add(-time.Hour)})
-		}, nil, demoResource, v1alpha1.ReasonClientSecretExpired, 7000222, true, 0, "Create a new client secret"},
+		}, nil, demoResource, entra.ClientSecretExpired, 7000222, 0, "Create a new client secret"},
 		{"an app that is not in the tenant", nil, func(i *entra.Identity) { i.ClientID = "00000000-1111-4222-8333-444444444444" }, demoResource,
-			v1alpha1.ReasonApplicationNotFound, 700016, true, 0, "client ID 00000000-1111-4222-8333-444444444444"},
+			entra.ApplicationNotFound, 700016, 0, "client ID 00000000-1111-4222-8333-444444444444"},
 		{"a tenant that does not exist (OpenID configuration)", nil, func(i *entra.Identity) {
 			i.Authority = "https://login.microsoftonline.com/00000000-0000-4000-8000-00000000dead/"
-		}, demoResource, v1alpha1.ReasonTenantNotFound, 90002, true, 0, "OpenID configuration request"},
+		}, demoResource, entra.TenantNotFound, 90002, 0, "OpenID configuration request"},
 		{"an environment unknown to the tenant's cloud", nil, nil, "https://nowhere.crm.dynamics.com/",
-			v1alpha1.ReasonResourceNotFound, 500011, true, 0, "AADSTS500011"},
+			entra.ResourceNotFound, 500011, 0, "AADSTS500011"},
 		{"an environment of another cloud", nil, nil, "https://" + simulator.DemoGovEnvironmentHost + "/",
-			v1alpha1.ReasonResourceNotFound, 500011, true, 0, "AADSTS500011"},
+			entra.ResourceNotFound, 500011, 0, "AADSTS500011"},
 		{"throttling (plain-text 429)", func(s *simulator.Server, _ *clocktesting.FakeClock) {
 			s.InjectFault(simulator.Fault{Host: "login.microsoftonline.com", PathPrefix: "/" + simulator.DemoTenantID + "/oauth2/v2.0/token", Status: 429, RetryAfter: "60"})
-		}, nil, demoResource, v1alpha1.ReasonThrottled, 0, false, time.Minute, "retrying after 1m0s"},
+		}, nil, demoResource, entra.Throttled, 0, time.Minute, "retrying after 1m0s"},
 		{"an outage (503 temporarily_unavailable)", func(s *simulator.Server, _ *clocktesting.FakeClock) {
 			s.InjectFault(simulator.Fault{Host: "login.microsoftonline.com", PathPrefix: "/" + simulator.DemoTenantID + "/oauth2/v2.0/token", Status: 503})
-		}, nil, demoResource, v1alpha1.ReasonServiceUnavailable, 90033, false, 0, "unavailable"},
+		}, nil, demoResource, entra.Unavailable, 90033, 0, "unavailable"},
 		{"a 503 with Retry-After is throttling", func(s *simulator.Server, _ *clocktesting.FakeClock) {
 			s.InjectFault(simulator.Fault{Host: "login.microsoftonline.com", PathPrefix: "/" + simulator.DemoTenantID + "/oauth2/v2.0/token", Status: 503, RetryAfter: "5"})
-		}, nil, demoResource, v1alpha1.ReasonThrottled, 90033, false, 5 * time.Second, "retrying after 5s"},
+		}, nil, demoResource, entra.Throttled, 90033, 5 * time.Second, "retrying after 5s"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -207,9 +205,9 @@ func TestSimulatorRefusalsAreClassified(t *testing.T) {
 			if !errors.As(err, &e) {
 				t.Fatalf("got %v, want *entra.Error", err)
 			}
-			if e.Reason != tc.wantReason || e.AADSTS != tc.wantAADSTS || e.Terminal != tc.wantTerminal || e.RetryAfter != tc.wantRetry {
-				t.Errorf("got %s AADSTS%d terminal=%v retry=%v, want %s AADSTS%d terminal=%v retry=%v\n%s",
-					e.Reason, e.AADSTS, e.Terminal, e.RetryAfter, tc.wantReason, tc.wantAADSTS, tc.wantTerminal, tc.wantRetry, e.Message)
+			if e.Kind != tc.wantKind || e.AADSTS != tc.wantAADSTS || e.RetryAfter != tc.wantRetry {
+				t.Errorf("got %s AADSTS%d retry=%v, want %s AADSTS%d retry=%v\n%s",
+					e.Kind, e.AADSTS, e.RetryAfter, tc.wantKind, tc.wantAADSTS, tc.wantRetry, e.Message)
 			}
 			if !strings.Contains(e.Message, tc.wantText) {
 				t.Errorf("message %q lacks %q", e.Message, tc.wantText)

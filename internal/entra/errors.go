@@ -16,15 +16,14 @@ import (
 
 	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
 
-	"github.com/d365-operator/d365-operator/api/v1alpha1"
 	"github.com/d365-operator/d365-operator/internal/transport"
 	"github.com/d365-operator/d365-operator/internal/trust"
 )
 
-// Error is a failed token request, classified for a condition.
+// Error is a failed token request, classified by Kind.
 type Error struct {
-	// Reason is one of the api/v1alpha1 Reason* constants.
-	Reason string
+	// Kind says what went wrong; the caller decides what it means for a retry.
+	Kind Kind
 	// AADSTS is the first of Entra ID's error_codes, or 0.
 	AADSTS int
 	// ErrorCode is the OAuth "error" field, e.g. "invalid_client".
@@ -35,19 +34,17 @@ type Error struct {
 	Message string
 	// RetryAfter is Entra ID's Retry-After, when it sent one.
 	RetryAfter time.Duration
-	// Terminal is true for credential, application and tenant problems, which retrying
-	// without a user's change cannot fix; false for throttling and outages.
-	Terminal bool
 
-	cause error // a network or context error, for errors.Is
+	cause error // a network or context error, or a credential source's error
 }
 
-// Error returns the reason and the message.
+// Error returns the kind and the message.
 func (e *Error) Error() string {
-	return e.Reason + ": " + e.Message
+	return string(e.Kind) + ": " + e.Message
 }
 
-// Unwrap returns the network or context error behind a ServiceUnavailable error, if any.
+// Unwrap returns the network or context error behind an Unavailable error, or the error a
+// credential source (an AssertionFunc) returned, if any.
 func (e *Error) Unwrap() error {
 	return e.cause
 }
@@ -60,8 +57,8 @@ func classify(err error, id Identity, tenant string, now time.Time) error {
 	if te, ok := errors.AsType[*trust.Error](err); ok {
 		return te
 	}
-	// Credentials report their own failures (an unusable token cache, a ServiceAccount
-	// that does not exist) as *Error already, possibly through MSAL's wrapping.
+	// Credentials report their own failures (an unusable token cache, a failed federated
+	// token source) as *Error already, possibly through MSAL's wrapping.
 	if own, ok := errors.AsType[*Error](err); ok {
 		own.Message = redact(own.Message, id.Credential)
 		return own
@@ -70,13 +67,13 @@ func classify(err error, id Identity, tenant string, now time.Time) error {
 	if errors.As(err, &ce) && ce.Resp != nil {
 		return classifyResponse(ce, id, tenant, now)
 	}
-	e := &Error{Reason: v1alpha1.ReasonTokenRequestFailed}
+	e := &Error{Kind: RequestFailed}
 	var ue *url.Error
 	var ne net.Error
 	var je msalerrors.InvalidJsonErr
 	switch {
 	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
-		e.Reason, e.cause = v1alpha1.ReasonServiceUnavailable, err
+		e.Kind, e.cause = Unavailable, err
 		e.Message = "The token request to Entra ID timed out or was cancelled"
 	case errors.Is(err, transport.ErrBodyTooLarge):
 		e.Message = "Entra ID's answer was larger than " + strconv.Itoa(transport.MaxResponseBytes) + " bytes"
@@ -85,14 +82,14 @@ func classify(err error, id Identity, tenant string, now time.Time) error {
 		// only the first line, the decoder's complaint, is kept.
 		e.Message = "Entra ID's answer could not be read: " + clean(firstLine(je.Err.Error()), 200)
 	case errors.As(err, &ue):
-		e.Reason, e.cause = v1alpha1.ReasonServiceUnavailable, err
+		e.Kind, e.cause = Unavailable, err
 		host := ue.URL // named without its path and query
 		if u, perr := url.Parse(ue.URL); perr == nil {
 			host = u.Host
 		}
 		e.Message = fmt.Sprintf("Could not reach Entra ID at %s: %s", host, clean(ue.Err.Error(), 200))
 	case errors.As(err, &ne):
-		e.Reason, e.cause = v1alpha1.ReasonServiceUnavailable, err
+		e.Kind, e.cause = Unavailable, err
 		e.Message = "Could not reach Entra ID: " + clean(ne.Error(), 200)
 	default:
 		// MSAL's local failures (an issuer that does not match the authority, a token answer
@@ -130,7 +127,7 @@ func classifyResponse(ce msalerrors.CallErr, id Identity, tenant string, now tim
 		AADSTS:     firstCode(ae),
 		RetryAfter: retryAfter,
 	}
-	e.Reason, e.Terminal = reasonFor(e, hasRetryAfter)
+	e.Kind = kindFor(e, hasRetryAfter)
 	advice := ""
 	if x, ok := id.Credential.(explainer); ok {
 		advice = x.explain(e, id)

@@ -6,9 +6,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash"
-	"net/url"
 	"strings"
 	"time"
+
+	"github.com/d365-operator/d365-operator/internal/environment"
 )
 
 // Identity is an application (or later, a user) at an authority, with its credential.
@@ -48,30 +49,14 @@ func writeField(h hash.Hash, s string) {
 	_, _ = h.Write([]byte(s))
 }
 
-// canonicalAuthority lower-cases the scheme and host and keeps "/<tenant>/", so that
-// spellings of one authority share a key and an MSAL client; unparsable input is kept as is.
+// canonicalAuthority is environment.ParseAuthority's spelling, so that spellings of one
+// authority share a key and an MSAL client; unusable input is kept as is.
 func canonicalAuthority(raw string) string {
-	u, tenant, err := parseAuthority(raw)
+	a, err := environment.ParseAuthority(raw)
 	if err != nil {
 		return raw
 	}
-	return u.Scheme + "://" + u.Host + "/" + tenant + "/"
-}
-
-// parseAuthority splits "https://host/tenant[/...]" into its URL (scheme and host
-// lower-cased) and tenant. Anything after the tenant segment (e.g. "/oauth2/authorize") is
-// dropped: MSAL wants the authority alone.
-func parseAuthority(raw string) (*url.URL, string, error) {
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil {
-		return nil, "", fmt.Errorf("authority %q is not a URL", raw)
-	}
-	u.Scheme, u.Host = strings.ToLower(u.Scheme), strings.ToLower(u.Host)
-	tenant, _, _ := strings.Cut(strings.TrimPrefix(u.EscapedPath(), "/"), "/")
-	if u.Host == "" || tenant == "" {
-		return u, "", fmt.Errorf("authority %q must be https://<login host>/<tenant>/", raw)
-	}
-	return u, tenant, nil
+	return a.String()
 }
 
 // Token is an access token and when it was issued and expires, on the provider's clock.

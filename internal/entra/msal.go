@@ -8,6 +8,7 @@ import (
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/public"
 
+	"github.com/d365-operator/d365-operator/internal/environment"
 	"github.com/d365-operator/d365-operator/internal/trust"
 )
 
@@ -48,11 +49,11 @@ func newPublic(authority, clientID string, hc *http.Client, c cache.ExportReplac
 
 // hostOfAuthority returns the lower-cased host (with port) of an authority URL, or "".
 func hostOfAuthority(authority string) string {
-	u, _, err := parseAuthority(authority)
-	if err != nil || u == nil {
+	a, err := environment.ParseAuthority(authority)
+	if err != nil {
 		return ""
 	}
-	return u.Host
+	return a.Host()
 }
 
 // emptyCache makes MSAL forget everything before each cache read and write: MSAL serves a

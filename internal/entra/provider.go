@@ -10,7 +10,7 @@ import (
 
 	"k8s.io/utils/clock"
 
-	"github.com/d365-operator/d365-operator/api/v1alpha1"
+	"github.com/d365-operator/d365-operator/internal/environment"
 	"github.com/d365-operator/d365-operator/internal/sharedcall"
 	"github.com/d365-operator/d365-operator/internal/transport"
 	"github.com/d365-operator/d365-operator/internal/trust"
@@ -140,32 +140,26 @@ func (p *Provider) check(id Identity, resource string) (authority, canonicalReso
 // checkRequest is Provider.check for any caller with a trust policy (SignIn too).
 func checkRequest(policy *trust.Policy, id Identity, resource string) (authority, canonicalResource string, err error) {
 	if id.Credential == nil || strings.TrimSpace(id.ClientID) == "" {
-		return "", "", &Error{Reason: v1alpha1.ReasonInvalidCredential, Terminal: true,
-			Message: "The identity needs a client ID and a credential"}
+		return "", "", &Error{Kind: InvalidCredential, Message: "The identity needs a client ID and a credential"}
 	}
-	u, tenant, err := parseAuthority(id.Authority)
-	if u != nil {
-		// Trust first, even for a malformed authority: its host is what matters.
+	if u, perr := url.Parse(strings.TrimSpace(id.Authority)); perr == nil {
+		// Trust first, even for an authority without a tenant: its host is what matters.
 		if terr := policy.CheckAuthority(u); terr != nil {
 			return "", "", terr
 		}
 	}
+	auth, err := environment.ParseAuthority(id.Authority)
 	if err != nil {
-		return "", "", &Error{Reason: v1alpha1.ReasonTenantNotFound, Terminal: true, Message: "The " + err.Error()}
+		return "", "", &Error{Kind: TenantNotFound, Message: "The " + err.Error()}
 	}
 	ru, err := url.Parse(strings.TrimSpace(resource))
 	if err != nil || ru.Host == "" {
-		return "", "", &Error{Reason: v1alpha1.ReasonInvalidScope, Terminal: true,
-			Message: "The resource " + strings.TrimSpace(resource) + " is not an absolute URL"}
+		return "", "", &Error{Kind: InvalidScope, Message: "The resource " + strings.TrimSpace(resource) + " is not an absolute URL"}
 	}
 	if terr := policy.CheckEnvironment(ru); terr != nil {
 		return "", "", terr
 	}
-	canonical := (&url.URL{Scheme: strings.ToLower(ru.Scheme), Host: strings.ToLower(ru.Host), Path: ru.Path}).String()
-	if !strings.HasSuffix(canonical, "/") {
-		canonical += "/"
-	}
-	return u.Scheme + "://" + u.Host + "/" + tenant + "/", canonical, nil
+	return auth.String(), environment.CanonicalResource(ru), nil
 }
 
 // reuse says whether a held token may be returned: accept decides, else any unexpired one.
@@ -222,8 +216,7 @@ func (p *Provider) client(key, authority string, id Identity) (*msalClient, erro
 	}
 	c, err := id.Credential.newClient(authority, id.ClientID, p.http)
 	if err != nil {
-		return nil, &Error{Reason: v1alpha1.ReasonInvalidCredential, Terminal: true,
-			Message: redact("The credential cannot be used: "+err.Error(), id.Credential)}
+		return nil, &Error{Kind: InvalidCredential, Message: redact("The credential cannot be used: "+err.Error(), id.Credential)}
 	}
 	p.ids[key] = &identityState{client: c, lastUsed: now}
 	return c, nil
@@ -252,6 +245,6 @@ func (p *Provider) prune() {
 
 // tenantOf returns the tenant of a canonical authority "https://host/tenant/".
 func tenantOf(authority string) string {
-	_, tenant, _ := parseAuthority(authority)
-	return tenant
+	a, _ := environment.ParseAuthority(authority)
+	return a.Tenant()
 }

@@ -12,7 +12,6 @@ import (
 
 	clocktesting "k8s.io/utils/clock/testing"
 
-	"github.com/d365-operator/d365-operator/api/v1alpha1"
 	"github.com/d365-operator/d365-operator/internal/trust"
 )
 
@@ -183,7 +182,7 @@ func TestTrustRefusalsMakeNoRequest(t *testing.T) {
 		name      string
 		authority string
 		resource  string
-		wantKind  string
+		wantKind  trust.Kind
 	}{
 		{"a foreign authority", "https://login.evil.example/" + testTenant + "/", testResource, trust.KindAuthority},
 		{"a look-alike authority", "https://login.microsoftonline.com.evil.example/" + testTenant + "/", testResource, trust.KindAuthority},
@@ -232,20 +231,20 @@ func TestATokenEndpointOnAForeignHostNeverGetsTheSecret(t *testing.T) {
 
 func TestEntraRefusalsAreClassified(t *testing.T) {
 	tests := []struct {
-		name       string
-		onConfig   func(http.ResponseWriter, *http.Request) bool
-		onToken    func(http.ResponseWriter, *http.Request) bool
-		wantReason string
-		wantRetry  time.Duration
-		wantPosts  int
+		name      string
+		onConfig  func(http.ResponseWriter, *http.Request) bool
+		onToken   func(http.ResponseWriter, *http.Request) bool
+		wantKind  Kind
+		wantRetry time.Duration
+		wantPosts int
 	}{
-		{"a wrong secret", nil, aadReply(401, aad("invalid_client", 7000215, "Invalid client secret provided.")), v1alpha1.ReasonInvalidClientSecret, 0, 1},
-		{"an unknown tenant from the OpenID configuration", aadReply(400, aad("invalid_tenant", 90002, "Tenant 'x' not found.")), nil, v1alpha1.ReasonTenantNotFound, 0, 0},
-		{"throttling is not retried by MSAL and keeps Retry-After", nil, aadReply(429, "Too Many Requests", "Retry-After", "60"), v1alpha1.ReasonThrottled, time.Minute, 1},
-		{"an outage", nil, aadReply(503, ""), v1alpha1.ReasonServiceUnavailable, 0, 1},
+		{"a wrong secret", nil, aadReply(401, aad("invalid_client", 7000215, "Invalid client secret provided.")), InvalidClientSecret, 0, 1},
+		{"an unknown tenant from the OpenID configuration", aadReply(400, aad("invalid_tenant", 90002, "Tenant 'x' not found.")), nil, TenantNotFound, 0, 0},
+		{"throttling is not retried by MSAL and keeps Retry-After", nil, aadReply(429, "Too Many Requests", "Retry-After", "60"), Throttled, time.Minute, 1},
+		{"an outage", nil, aadReply(503, ""), Unavailable, 0, 1},
 		// MSAL's decode error carries the raw answer, access token included.
 		{"a token answer MSAL cannot read", nil, aadReply(200, `{"token_type":"Bearer","access_token":"`+leakedToken+`"}`),
-			v1alpha1.ReasonTokenRequestFailed, 0, 1},
+			RequestFailed, 0, 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -254,8 +253,8 @@ func TestEntraRefusalsAreClassified(t *testing.T) {
 			p := newTestProvider(f, clocktesting.NewFakeClock(t0))
 			_, err := p.Acquire(context.Background(), testIdentity(), testResource, nil)
 			var e *Error
-			if !errors.As(err, &e) || e.Reason != tc.wantReason || e.RetryAfter != tc.wantRetry {
-				t.Fatalf("got %v, want %s with Retry-After %v", err, tc.wantReason, tc.wantRetry)
+			if !errors.As(err, &e) || e.Kind != tc.wantKind || e.RetryAfter != tc.wantRetry {
+				t.Fatalf("got %v, want %s with Retry-After %v", err, tc.wantKind, tc.wantRetry)
 			}
 			for _, s := range []string{testSecret, leakedToken} {
 				if strings.Contains(err.Error(), s) || strings.Contains(fmt.Sprintf("%+v %#v", err, err), s) {
@@ -275,11 +274,47 @@ func TestAnUnreachableAuthorityIsAnOutage(t *testing.T) {
 	f.Close()
 	_, err := p.Acquire(context.Background(), testIdentity(), testResource, nil)
 	var e *Error
-	if !errors.As(err, &e) || e.Reason != v1alpha1.ReasonServiceUnavailable || e.Terminal {
-		t.Fatalf("got %v, want a non-terminal ServiceUnavailable", err)
+	if !errors.As(err, &e) || e.Kind != Unavailable {
+		t.Fatalf("got %v, want Unavailable", err)
 	}
 	if !strings.Contains(e.Message, "login.microsoftonline.com") {
 		t.Errorf("message %q does not name the host", e.Message)
+	}
+}
+
+// callerError stands in for a caller's own error type, e.g. the controller's step error.
+type callerError struct{ what string }
+
+func (e *callerError) Error() string { return e.what }
+
+func TestAssertionSourceErrorsStayReachable(t *testing.T) {
+	tests := []struct {
+		name     string
+		mintErr  error
+		wantKind Kind
+	}{
+		{"the caller's own error type is wrapped, not replaced", &callerError{"the ServiceAccount does not exist"}, RequestFailed},
+		{"a cancelled source is an outage", context.Canceled, Unavailable},
+		{"an *Error passes unchanged", &Error{Kind: InvalidCredential, Message: "no issuer"}, InvalidCredential},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeAuthority(t)
+			p := newTestProvider(f, clocktesting.NewFakeClock(t0))
+			id := testIdentity()
+			id.Credential = WorkloadIdentity("system:serviceaccount:a:d365", func(context.Context) (string, error) { return "", tc.mintErr })
+			_, err := p.Acquire(context.Background(), id, testResource, nil)
+			var e *Error
+			if !errors.As(err, &e) || e.Kind != tc.wantKind {
+				t.Fatalf("got %v, want %s", err, tc.wantKind)
+			}
+			if !errors.Is(err, tc.mintErr) {
+				t.Errorf("%v does not unwrap to the source's error", err)
+			}
+			if n := f.count(http.MethodPost, "/token"); n != 0 {
+				t.Errorf("%d token requests without an assertion", n)
+			}
+		})
 	}
 }
 
@@ -325,16 +360,16 @@ func TestUnusedEntriesArePruned(t *testing.T) {
 
 func TestInvalidIdentitiesAreRefusedWithoutARequest(t *testing.T) {
 	tests := []struct {
-		name       string
-		change     func(*Identity)
-		resource   string
-		wantReason string
+		name     string
+		change   func(*Identity)
+		resource string
+		wantKind Kind
 	}{
-		{"no credential", func(i *Identity) { i.Credential = nil }, testResource, v1alpha1.ReasonInvalidCredential},
-		{"no client id", func(i *Identity) { i.ClientID = " " }, testResource, v1alpha1.ReasonInvalidCredential},
-		{"an empty secret", func(i *Identity) { i.Credential = ClientSecret("") }, testResource, v1alpha1.ReasonInvalidCredential},
-		{"an authority without tenant", func(i *Identity) { i.Authority = "https://login.microsoftonline.com/" }, testResource, v1alpha1.ReasonTenantNotFound},
-		{"a relative resource", func(*Identity) {}, "contoso", v1alpha1.ReasonInvalidScope},
+		{"no credential", func(i *Identity) { i.Credential = nil }, testResource, InvalidCredential},
+		{"no client id", func(i *Identity) { i.ClientID = " " }, testResource, InvalidCredential},
+		{"an empty secret", func(i *Identity) { i.Credential = ClientSecret("") }, testResource, InvalidCredential},
+		{"an authority without tenant", func(i *Identity) { i.Authority = "https://login.microsoftonline.com/" }, testResource, TenantNotFound},
+		{"a relative resource", func(*Identity) {}, "contoso", InvalidScope},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -344,8 +379,8 @@ func TestInvalidIdentitiesAreRefusedWithoutARequest(t *testing.T) {
 			tc.change(&id)
 			_, err := p.Acquire(context.Background(), id, tc.resource, nil)
 			var e *Error
-			if !errors.As(err, &e) || e.Reason != tc.wantReason || !e.Terminal {
-				t.Fatalf("got %v, want terminal %s", err, tc.wantReason)
+			if !errors.As(err, &e) || e.Kind != tc.wantKind {
+				t.Fatalf("got %v, want %s", err, tc.wantKind)
 			}
 			if n := len(f.all()); n != 0 {
 				t.Errorf("%d requests made", n)

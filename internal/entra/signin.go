@@ -11,7 +11,6 @@ import (
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/public"
 
-	"github.com/d365-operator/d365-operator/api/v1alpha1"
 	"github.com/d365-operator/d365-operator/internal/transport"
 	"github.com/d365-operator/d365-operator/internal/trust"
 )
@@ -116,7 +115,7 @@ func SignIn(ctx context.Context, o SignInOptions) (SignInResult, error) {
 // declined, the code expired) are answers of the token endpoint, classified like any other.
 func signInError(err error, id Identity, tenant string) error {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return &Error{Reason: v1alpha1.ReasonTokenRequestFailed, cause: err, Message: "The sign-in was not completed in time"}
+		return &Error{Kind: RequestFailed, cause: err, Message: "The sign-in was not completed in time"}
 	}
 	e := classify(err, id, tenant, time.Now())
 	var ee *Error

@@ -12,7 +12,6 @@ import (
 	"io"
 	"maps"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -26,6 +25,7 @@ import (
 	v1alpha1 "github.com/d365-operator/d365-operator/api/v1alpha1"
 	"github.com/d365-operator/d365-operator/internal/dataverse"
 	"github.com/d365-operator/d365-operator/internal/entra"
+	"github.com/d365-operator/d365-operator/internal/environment"
 	"github.com/d365-operator/d365-operator/internal/trust"
 )
 
@@ -143,9 +143,9 @@ func (o Options) validate() error {
 	if len(missing) > 0 {
 		return fmt.Errorf("missing %s", strings.Join(slices.Sorted(slices.Values(missing)), ", "))
 	}
-	u, err := url.Parse(o.EnvironmentURL)
-	if err != nil || u.Scheme != "https" || u.Host == "" {
-		return fmt.Errorf("--environment-url %q must be an https URL such as https://contoso.crm.dynamics.com", o.EnvironmentURL)
+	// The operator's own rule: the same URL works in a connection's spec.environmentURL.
+	if _, err := environment.Parse(o.EnvironmentURL); err != nil {
+		return fmt.Errorf("--environment-url: %w (e.g. https://contoso.crm.dynamics.com)", err)
 	}
 	return nil
 }
@@ -154,10 +154,13 @@ func (o Options) validate() error {
 // challenge, with --tenant and --authority-host overriding it. Matching the operator matters:
 // the refresh token is stored under the login host, which must be the connection's.
 func discover(ctx context.Context, o Options, d Deps) (authority, resource string, err error) {
-	u, _ := url.Parse(o.EnvironmentURL)
-	resource = (&url.URL{Scheme: "https", Host: strings.ToLower(u.Host), Path: "/"}).String()
+	env, err := environment.Parse(o.EnvironmentURL)
+	if err != nil {
+		return "", "", fmt.Errorf("--environment-url: %w", err)
+	}
+	resource = env.URL()
 	host, tenant := strings.TrimSuffix(o.AuthorityHost, "/"), o.TenantID
-	if host == "" || tenant == "" || dataverse.IsAdminServiceHost(u.Hostname()) {
+	if host == "" || tenant == "" || env.Kind() == environment.OnlineManagementAPI {
 		found, derr := dataverse.NewClient(d.HTTPClient, dataverse.WithTrust(d.Trust)).Discover(ctx, resource)
 		if derr != nil {
 			return "", "", fmt.Errorf("discovering the environment's authority: %w", derr)

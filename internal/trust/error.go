@@ -1,18 +1,23 @@
 package trust
 
-import (
-	"fmt"
+import "fmt"
 
-	"github.com/d365-operator/d365-operator/api/v1alpha1"
-)
+// Kind is the kind of URL a Policy refused. It is this package's own vocabulary: callers
+// decide what a refusal of each kind means for them (e.g. a condition reason).
+type Kind string
 
 // Kinds of URL a Policy checks.
 const (
 	// KindAuthority is an Entra ID authority: the host that receives the credential.
-	KindAuthority = "authority"
+	KindAuthority Kind = "authority"
 	// KindEnvironment is a Dataverse environment: the host a token is issued for and sent to.
-	KindEnvironment = "environment"
+	KindEnvironment Kind = "environment"
 )
+
+// Kinds lists every Kind, so that a caller's mapping can be checked for completeness.
+func Kinds() []Kind {
+	return []Kind{KindAuthority, KindEnvironment}
+}
 
 // Problems a Policy finds with a URL.
 const (
@@ -28,7 +33,7 @@ const (
 // (or to the operator's extra-host flags) can make the same URL acceptable.
 type Error struct {
 	// Kind is KindAuthority or KindEnvironment.
-	Kind string
+	Kind Kind
 	// Host is the refused host name (lower-cased, without port); empty when there was none.
 	Host string
 	// Scheme is the URL's scheme when Problem is ProblemScheme.
@@ -53,13 +58,4 @@ func (e *Error) Error() string {
 	}
 	return fmt.Sprintf("%s host %s is not a known %s host; %s (start the operator with %s to allow a private host)",
 		what, e.Host, allowed, purpose, flag)
-}
-
-// Reason returns the condition reason for the refusal: ReasonAuthorityNotTrusted or
-// ReasonEnvironmentNotTrusted.
-func (e *Error) Reason() string {
-	if e.Kind == KindEnvironment {
-		return v1alpha1.ReasonEnvironmentNotTrusted
-	}
-	return v1alpha1.ReasonAuthorityNotTrusted
 }

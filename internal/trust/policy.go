@@ -91,7 +91,7 @@ func IsBuiltInEnvironmentHost(host string) bool {
 	return defaultPolicy.environment.contains(normalizeHost(host))
 }
 
-func check(kind string, set *hostSet, u *url.URL) error {
+func check(kind Kind, set *hostSet, u *url.URL) error {
 	if u == nil {
 		return &Error{Kind: kind, Problem: ProblemMalformed}
 	}

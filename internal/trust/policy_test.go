@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/d365-operator/d365-operator/api/v1alpha1"
 	"github.com/d365-operator/d365-operator/internal/trust"
 )
 
@@ -122,21 +121,21 @@ func TestPolicyEdgeCases(t *testing.T) {
 func TestErrorMessagesSayWhatToDo(t *testing.T) {
 	policy := trust.NewPolicy(nil, nil)
 	tests := []struct {
-		name       string
-		err        error
-		wantText   string
-		wantReason string
+		name     string
+		err      error
+		wantText string
+		wantKind trust.Kind
 	}{
 		{"an unknown authority names the flag",
 			policy.CheckAuthority(mustParse(t, "https://login.evil.example/t/")),
 			"authority host login.evil.example is not a known Entra ID host; tokens are only requested from Entra ID (start the operator with --extra-authority-hosts to allow a private host)",
-			v1alpha1.ReasonAuthorityNotTrusted},
+			trust.KindAuthority},
 		{"an unknown environment names the flag",
 			policy.CheckEnvironment(mustParse(t, "https://evil.example/")),
-			"start the operator with --extra-environment-hosts", v1alpha1.ReasonEnvironmentNotTrusted},
+			"start the operator with --extra-environment-hosts", trust.KindEnvironment},
 		{"http says https is required",
 			policy.CheckEnvironment(mustParse(t, "http://contoso.crm.dynamics.com/")),
-			"only sent over https", v1alpha1.ReasonEnvironmentNotTrusted},
+			"only sent over https", trust.KindEnvironment},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -147,14 +146,14 @@ func TestErrorMessagesSayWhatToDo(t *testing.T) {
 			if !strings.Contains(te.Error(), tc.wantText) {
 				t.Errorf("message %q lacks %q", te.Error(), tc.wantText)
 			}
-			if te.Reason() != tc.wantReason {
-				t.Errorf("reason %s, want %s", te.Reason(), tc.wantReason)
+			if te.Kind != tc.wantKind {
+				t.Errorf("kind %s, want %s", te.Kind, tc.wantKind)
 			}
 		})
 	}
 }
 
-func checkResult(t *testing.T, err error, wantKind, wantProblem string) {
+func checkResult(t *testing.T, err error, wantKind trust.Kind, wantProblem string) {
 	t.Helper()
 	if wantProblem == "" {
 		if err != nil {

@@ -3,8 +3,6 @@ package entra
 import (
 	"fmt"
 	"net/http"
-
-	"github.com/d365-operator/d365-operator/api/v1alpha1"
 )
 
 // AADSTS codes the operator explains. Sources: Entra ID's error-code reference and the
@@ -42,66 +40,66 @@ func codes(cs ...int) map[int]bool {
 	return m
 }
 
-// reasonFor maps an Entra ID answer to a condition reason and whether it is terminal.
-// Throttling and outages come first: they say nothing about the credential.
-func reasonFor(e *Error, hasRetryAfter bool) (reason string, terminal bool) {
+// kindFor maps an Entra ID answer to a Kind. Throttling and outages come first: they say
+// nothing about the credential.
+func kindFor(e *Error, hasRetryAfter bool) Kind {
 	code, oauth, status := e.AADSTS, e.ErrorCode, e.StatusCode
 	switch {
 	case status == http.StatusTooManyRequests || throttleCodes[code]:
-		return v1alpha1.ReasonThrottled, false
+		return Throttled
 	case (status == http.StatusServiceUnavailable || oauth == "temporarily_unavailable") && hasRetryAfter:
-		return v1alpha1.ReasonThrottled, false
+		return Throttled
 	case status >= 500 || oauth == "temporarily_unavailable":
-		return v1alpha1.ReasonServiceUnavailable, false
+		return Unavailable
 	case code == 7000215:
-		return v1alpha1.ReasonInvalidClientSecret, true
+		return InvalidClientSecret
 	case code == 7000222:
-		return v1alpha1.ReasonClientSecretExpired, true
+		return ClientSecretExpired
 	case code == 700016:
-		return v1alpha1.ReasonApplicationNotFound, true
+		return ApplicationNotFound
 	case tenantCodes[code] || oauth == "invalid_tenant":
-		return v1alpha1.ReasonTenantNotFound, true
+		return TenantNotFound
 	case code == 500011 || oauth == "invalid_resource":
-		return v1alpha1.ReasonResourceNotFound, true
+		return ResourceNotFound
 	case scopeCodes[code] || oauth == "invalid_scope":
-		return v1alpha1.ReasonInvalidScope, true
+		return InvalidScope
 	case interactionCodes[code] || oauth == "interaction_required":
-		return v1alpha1.ReasonInteractionRequired, true
+		return InteractionRequired
 	case signInCodes[code]:
-		return v1alpha1.ReasonSignInExpired, true
+		return SignInExpired
 	case credentialCodes[code] || oauth == oauthInvalidClient || oauth == "unauthorized_client":
-		return v1alpha1.ReasonCredentialRejected, true
+		return CredentialRejected
 	}
-	return v1alpha1.ReasonTokenRequestFailed, false
+	return RequestFailed
 }
 
 // adviceFor says what the user can do about e.
 func adviceFor(e *Error, id Identity, tenant string) string {
-	switch e.Reason {
-	case v1alpha1.ReasonThrottled:
+	switch e.Kind {
+	case Throttled:
 		if e.RetryAfter > 0 {
 			return fmt.Sprintf("Entra ID is throttling token requests; retrying after %s.", e.RetryAfter)
 		}
 		return "Entra ID is throttling token requests; retrying later."
-	case v1alpha1.ReasonServiceUnavailable:
+	case Unavailable:
 		return "Entra ID is unavailable; retrying."
-	case v1alpha1.ReasonInvalidClientSecret:
+	case InvalidClientSecret:
 		return "Put the client secret's VALUE, not its secret ID, in the referenced Secret."
-	case v1alpha1.ReasonClientSecretExpired:
+	case ClientSecretExpired:
 		return "Create a new client secret in the app registration (Certificates & secrets) and update the referenced Secret."
-	case v1alpha1.ReasonApplicationNotFound:
+	case ApplicationNotFound:
 		return fmt.Sprintf("Check the client ID %s and that tenant %s, in this cloud, is where the app is registered (or consented).", id.ClientID, tenant)
-	case v1alpha1.ReasonTenantNotFound:
+	case TenantNotFound:
 		return fmt.Sprintf("Check the tenant ID %s and that the authority host is the tenant's cloud (login.microsoftonline.com, login.microsoftonline.us, login.partner.microsoftonline.cn).", tenant)
-	case v1alpha1.ReasonResourceNotFound:
+	case ResourceNotFound:
 		return fmt.Sprintf("Tenant %s does not know the environment: check that the environment belongs to this tenant, and that the app has been consented there.", tenant)
-	case v1alpha1.ReasonInvalidScope:
+	case InvalidScope:
 		return "Check spec.environmentURL: the scope is the environment URL followed by /.default."
-	case v1alpha1.ReasonInteractionRequired:
+	case InteractionRequired:
 		return "Multi-factor authentication or Conditional Access blocks this non-interactive sign-in; exclude the identity from the policy or use an application credential."
-	case v1alpha1.ReasonSignInExpired:
+	case SignInExpired:
 		return "The user's sign-in has expired or was revoked; sign in again to renew the token cache."
-	case v1alpha1.ReasonCredentialRejected:
+	case CredentialRejected:
 		return "Check the client ID and the credential in the referenced Secret against the app registration."
 	}
 	return ""
