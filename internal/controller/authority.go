@@ -8,6 +8,7 @@ import (
 
 	v1alpha1 "github.com/d365-operator/d365-operator/api/v1alpha1"
 	"github.com/d365-operator/d365-operator/internal/dataverse"
+	"github.com/d365-operator/d365-operator/internal/environment"
 	"github.com/d365-operator/d365-operator/internal/sharedcall"
 )
 
@@ -54,14 +55,16 @@ type resolvedAuthority struct {
 //
 // Sets s.authority and status.tenantID, authority, resource and discoveredFor.
 func (r *D365ConnectionReconciler) resolveAuthority(ctx context.Context, s *reconcileState) *stepError {
-	envURL := s.envURL
+	envURL := s.env.URL()
 	spec, st := s.conn.Spec, &s.conn.Status
 	var host, tenant, resource string
 	switch {
-	case spec.TenantID != "" && spec.AuthorityHost != "" && !dataverse.IsAdminServiceHost(hostOf(envURL)):
+	case spec.TenantID != "" && spec.AuthorityHost != "" && s.env.Kind() != environment.OnlineManagementAPI:
 		resource = envURL
 	case st.DiscoveredFor == envURL && st.Authority != "" && st.Resource != "":
-		host, tenant = splitAuthority(st.Authority)
+		if a, err := environment.ParseAuthority(st.Authority); err == nil {
+			host, tenant = a.Origin(), a.Tenant()
+		}
 		resource = st.Resource
 	default:
 		found, err := r.discoveries.discover(ctx, r.Environments, envURL)
@@ -90,45 +93,17 @@ func (r *D365ConnectionReconciler) resolveAuthority(ctx context.Context, s *reco
 	return nil
 }
 
-// checkEnvironment normalises spec.environmentURL and checks its host against the trust
-// policy before anything is sent there. Sets s.envURL; a refusal is terminal.
+// checkEnvironment parses spec.environmentURL once ("https://host/", its Web API URL and
+// kind) and checks its host against the trust policy before anything is sent there.
+// Sets s.env; a refusal is terminal.
 func (r *D365ConnectionReconciler) checkEnvironment(_ context.Context, s *reconcileState) *stepError {
-	envU, envURL, err := environmentRoot(s.conn.Spec.EnvironmentURL)
+	env, err := environment.Parse(s.conn.Spec.EnvironmentURL)
 	if err != nil {
-		return terminal(v1alpha1.ReasonEnvironmentNotTrusted, "spec.environmentURL is not a URL: %v", err)
+		return terminal(v1alpha1.ReasonEnvironmentNotTrusted, "spec.environmentURL: %v", err)
 	}
-	s.envURL = envURL
-	if err := r.Trust.CheckEnvironment(envU); err != nil {
+	s.env = env
+	if err := r.Trust.CheckEnvironment(env.Root()); err != nil {
 		return classify(err, v1alpha1.ReasonEnvironmentNotTrusted)
 	}
 	return nil
-}
-
-// splitAuthority splits "https://host/tenant/" into "https://host" and "tenant".
-func splitAuthority(authority string) (host, tenant string) {
-	u, err := url.Parse(authority)
-	if err != nil {
-		return "", ""
-	}
-	return u.Scheme + "://" + u.Host, strings.Trim(u.Path, "/")
-}
-
-// hostOf returns the host of a URL, or "".
-func hostOf(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return ""
-	}
-	return u.Hostname()
-}
-
-// environmentRoot normalises spec.environmentURL to "https://host/" (the form of the
-// challenge's resource_id and of the output Secret's environment_url).
-func environmentRoot(raw string) (*url.URL, string, error) {
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil {
-		return nil, "", err
-	}
-	root := &url.URL{Scheme: strings.ToLower(u.Scheme), Host: strings.ToLower(u.Host), Path: "/"}
-	return root, root.String(), nil
 }

@@ -10,6 +10,7 @@ import (
 
 	v1alpha1 "github.com/d365-operator/d365-operator/api/v1alpha1"
 	"github.com/d365-operator/d365-operator/internal/dataverse"
+	"github.com/d365-operator/d365-operator/internal/environment"
 )
 
 // checkHealth runs WhoAmI when a new token was just issued or the interval has passed;
@@ -23,7 +24,7 @@ func (r *D365ConnectionReconciler) checkHealth(ctx context.Context, s *reconcile
 		setCondition(conn, mnow, v1alpha1.ConditionHealthy, metav1.ConditionTrue, v1alpha1.ReasonHealthCheckDisabled,
 			"WhoAmI health checks are disabled (spec.healthCheck.disabled)")
 		return nil
-	case dataverse.IsAdminServiceHost(hostOf(s.envURL)):
+	case s.env.Kind() == environment.OnlineManagementAPI:
 		setCondition(conn, mnow, v1alpha1.ConditionHealthy, metav1.ConditionTrue, v1alpha1.ReasonHealthCheckNotApplicable,
 			"The Online Management API has no WhoAmI; health is not checked for this endpoint")
 		return nil
@@ -37,7 +38,7 @@ func (r *D365ConnectionReconciler) checkHealth(ctx context.Context, s *reconcile
 		return failed
 	}
 
-	who, err := r.whoAmIs.check(ctx, r.Environments, s.envURL, s.token.AccessToken, s.now)
+	who, err := r.whoAmIs.check(ctx, r.Environments, s.env.URL(), s.token.AccessToken, s.now)
 	r.healthRuns.record(types.NamespacedName{Namespace: conn.Namespace, Name: conn.Name}, s.now)
 	if err != nil {
 		conn.Status.LastHealthCheckTime = &mnow

@@ -125,8 +125,8 @@ func outputData(s *reconcileState) map[string][]byte {
 		v1alpha1.SecretKeyAccessToken:    []byte(s.token.AccessToken),
 		v1alpha1.SecretKeyTokenType:      []byte("Bearer"),
 		v1alpha1.SecretKeyExpiresAt:      []byte(s.token.ExpiresOn.UTC().Format(time.RFC3339)),
-		v1alpha1.SecretKeyEnvironmentURL: []byte(s.envURL),
-		v1alpha1.SecretKeyWebAPIURL:      []byte(s.envURL + "api/data/v9.2/"),
+		v1alpha1.SecretKeyEnvironmentURL: []byte(s.env.URL()),
+		v1alpha1.SecretKeyWebAPIURL:      []byte(s.env.WebAPIURL()),
 	}
 }
 

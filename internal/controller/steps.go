@@ -12,6 +12,7 @@ import (
 
 	v1alpha1 "github.com/d365-operator/d365-operator/api/v1alpha1"
 	"github.com/d365-operator/d365-operator/internal/entra"
+	"github.com/d365-operator/d365-operator/internal/environment"
 )
 
 // reconcileState is one reconcile of one connection: its inputs, and what each step found
@@ -23,10 +24,10 @@ type reconcileState struct {
 	// target is the output Secret's name.
 	target string
 
-	envURL    string            // environment: "https://host/"
-	cred      credential        // credentials
-	authority resolvedAuthority // authority
-	identity  entra.Identity    // token: who signs in, and its fingerprint on the output Secret
+	env       environment.Environment // environment
+	cred      credential              // credentials
+	authority resolvedAuthority       // authority
+	identity  entra.Identity          // token: who signs in, and its fingerprint on the output Secret
 	idHash    string
 	existing  *corev1.Secret // token: the output Secret as found (nil when absent)
 	token     storedToken    // token: the token the output Secret must hold

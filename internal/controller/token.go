@@ -19,7 +19,7 @@ import (
 func (r *D365ConnectionReconciler) ensureToken(ctx context.Context, s *reconcileState) *stepError {
 	conn := s.conn
 	s.identity = entra.Identity{Authority: s.authority.Authority, ClientID: s.cred.ClientID, Credential: s.cred.Credential}
-	s.idHash = identityHash(s.identity, s.authority.Resource, s.envURL)
+	s.idHash = identityHash(s.identity, s.authority.Resource, s.env.URL())
 	existing, stored, failed := r.readTarget(ctx, conn, s.target, s.idHash)
 	if failed != nil {
 		return failed
@@ -49,7 +49,7 @@ func (r *D365ConnectionReconciler) ensureToken(ctx context.Context, s *reconcile
 		failed := classify(err, v1alpha1.ReasonTokenRequestFailed)
 		if failed.Reason == v1alpha1.ReasonTenantNotFound || failed.Reason == v1alpha1.ReasonResourceNotFound {
 			// The authority rejected us: discover it again next time.
-			r.discoveries.forget(s.envURL)
+			r.discoveries.forget(s.env.URL())
 			conn.Status.DiscoveredFor = ""
 		}
 		recordAcquisition(failed)
