@@ -109,10 +109,3 @@ func authorityFromChallenge(ch Challenge) (Authority, error) {
 	host := strings.ToLower(au.Scheme) + "://" + strings.ToLower(au.Host)
 	return Authority{TenantID: tenant, AuthorityHost: host, Authority: host + "/" + tenant + "/", Resource: environment.CanonicalResource(ru)}, nil
 }
-
-// IsAdminServiceHost reports whether host (with or without port) is an Online Management API
-// host, admin.services.crm<N>.<cloud>, which has no Web API and no WhoAmI. A caller holding
-// an environment.Environment asks its Kind instead.
-func IsAdminServiceHost(host string) bool {
-	return environment.KindOf(host) == environment.OnlineManagementAPI
-}

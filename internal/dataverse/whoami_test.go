@@ -136,28 +136,6 @@ func TestWhoAmIRefusesBadInputWithoutARequest(t *testing.T) {
 	}
 }
 
-func TestIsAdminServiceHost(t *testing.T) {
-	tests := []struct {
-		host string
-		want bool
-	}{
-		{"admin.services.crm.dynamics.com", true},
-		{"admin.services.crm4.dynamics.com", true},
-		{"Admin.Services.CRM9.dynamics.com:443", true},
-		{"admin.services.crm.microsoftdynamics.us", true},
-		{"contoso.crm.dynamics.com", false},
-		{"globaldisco.crm.dynamics.com", false},
-		{"admin.services.crm.dynamics.com.evil.example", false},
-		{"", false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.host, func(t *testing.T) {
-			if got := dataverse.IsAdminServiceHost(tc.host); got != tc.want {
-				t.Errorf("IsAdminServiceHost(%q) = %v, want %v", tc.host, got, tc.want)
-			}
-		})
-	}
-}
 
 func TestWithTrustRefusesUntrustedEnvironmentsWithoutARequest(t *testing.T) {
 	srv := transporttest.NewServer(t, failOnRequest(t), "contoso.crm.dynamics.com.evil.example")

@@ -121,15 +121,6 @@ func (p *Provider) Acquire(ctx context.Context, id Identity, resource string, ac
 	return tok, nil
 }
 
-// Forget drops the identity's MSAL client and tokens, e.g. after Entra ID rejected its credential.
-func (p *Provider) Forget(id Identity) {
-	key := id.Key()
-	p.mu.Lock()
-	delete(p.ids, key)
-	p.mu.Unlock()
-	p.tokens.ForgetIf(func(k tokenKey) bool { return k.identity == key })
-}
-
 // check validates the identity and resource and applies the trust policy; it returns the
 // canonical authority for MSAL and the canonical resource ("https://host/…/", host
 // lower-cased, trailing slash), so that spellings of one resource share a token.
