@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/d365-operator/d365-operator/internal/printable"
+
 	"github.com/d365-operator/d365-operator/internal/environment"
 	"github.com/d365-operator/d365-operator/internal/transport"
 )
@@ -65,7 +67,7 @@ func (c *Client) Discover(ctx context.Context, environmentURL string) (Authority
 	}
 	why := "no WWW-Authenticate header"
 	if lastErr != nil {
-		why = fmt.Sprintf("%v (WWW-Authenticate: %s)", lastErr, clean(strings.Join(values, "; "), 200))
+		why = fmt.Sprintf("%v (WWW-Authenticate: %s)", lastErr, printable.Line(strings.Join(values, "; "), 200))
 	}
 	return Authority{}, &Error{
 		Op:         OpDiscover,
@@ -93,18 +95,18 @@ func authorityFromChallenge(ch Challenge) (Authority, error) {
 	}
 	au, err := url.Parse(ch.AuthorizationURI)
 	if err != nil || au.Scheme == "" || au.Host == "" {
-		return fail("The bearer challenge's authorization_uri %q is not an absolute URL", clean(ch.AuthorizationURI, 200))
+		return fail("The bearer challenge's authorization_uri %q is not an absolute URL", printable.Line(ch.AuthorizationURI, 200))
 	}
 	tenant, _, _ := strings.Cut(strings.TrimPrefix(au.EscapedPath(), "/"), "/")
 	if tenant == "" {
-		return fail("The bearer challenge's authorization_uri %q names no tenant", clean(ch.AuthorizationURI, 200))
+		return fail("The bearer challenge's authorization_uri %q names no tenant", printable.Line(ch.AuthorizationURI, 200))
 	}
 	if strings.EqualFold(tenant, "common") {
 		tenant = "organizations" // client credentials cannot use "common"; ServiceClient does the same
 	}
 	ru, err := url.Parse(ch.ResourceID)
 	if err != nil || ru.Scheme == "" || ru.Host == "" {
-		return fail("The bearer challenge's resource_id %q is not an absolute URL", clean(ch.ResourceID, 200))
+		return fail("The bearer challenge's resource_id %q is not an absolute URL", printable.Line(ch.ResourceID, 200))
 	}
 	host := strings.ToLower(au.Scheme) + "://" + strings.ToLower(au.Host)
 	return Authority{TenantID: tenant, AuthorityHost: host, Authority: host + "/" + tenant + "/", Resource: environment.CanonicalResource(ru)}, nil

@@ -9,7 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
-	"unicode"
+
+	"github.com/d365-operator/d365-operator/internal/printable"
 
 	"github.com/d365-operator/d365-operator/internal/transport"
 )
@@ -71,7 +72,7 @@ func parseODataError(body []byte) (code, message string) {
 	if json.Unmarshal(body, &oe) != nil {
 		return "", ""
 	}
-	return clean(oe.Error.Code, 20), clean(oe.Error.Message, 300)
+	return printable.Line(oe.Error.Code, 20), printable.Line(oe.Error.Message, 300)
 }
 
 // networkError reports that host could not be reached (or the request was cancelled).
@@ -86,7 +87,7 @@ func networkError(op Op, host string, err error) *Error {
 	return &Error{
 		Op:      op,
 		Kind:    Unavailable,
-		Message: fmt.Sprintf("Could not reach %s: %s", host, clean(why, 200)),
+		Message: fmt.Sprintf("Could not reach %s: %s", host, printable.Line(why, 200)),
 		cause:   err,
 	}
 }
@@ -136,7 +137,7 @@ func (c *Client) whoAmIError(resp *http.Response, body []byte) *Error {
 		e.Message = fmt.Sprintf("%s is in administration mode and admits only administrators (%s); it recovers when an admin turns administration mode off, or give the application user the System Administrator role", host, quote(code, msg))
 	case resp.StatusCode == http.StatusUnauthorized:
 		e.Kind = TokenRejected
-		why := clean(resp.Header.Get("401_error_reason"), 300)
+		why := printable.Line(resp.Header.Get("401_error_reason"), 300)
 		if why == "" {
 			why = msg
 		}
@@ -180,23 +181,4 @@ func quote(code, msg string) string {
 		return code
 	}
 	return code + ": " + msg
-}
-
-// clean makes server-supplied text fit for a condition message: one line, printable, and at
-// most limit runes.
-func clean(s string, limit int) string {
-	s = strings.Map(func(r rune) rune {
-		switch {
-		case r == '\r' || r == '\n' || r == '\t':
-			return ' '
-		case !unicode.IsPrint(r):
-			return -1
-		}
-		return r
-	}, s)
-	s = strings.Join(strings.Fields(s), " ")
-	if r := []rune(s); len(r) > limit {
-		s = string(r[:limit]) + "…"
-	}
-	return s
 }

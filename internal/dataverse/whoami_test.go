@@ -136,7 +136,6 @@ func TestWhoAmIRefusesBadInputWithoutARequest(t *testing.T) {
 	}
 }
 
-
 func TestWithTrustRefusesUntrustedEnvironmentsWithoutARequest(t *testing.T) {
 	srv := transporttest.NewServer(t, failOnRequest(t), "contoso.crm.dynamics.com.evil.example")
 	c := dataverse.NewClient(srv.Client(), dataverse.WithTrust(trust.NewPolicy(nil, nil)))

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/d365-operator/d365-operator/internal/printable"
+
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 )
 
@@ -150,7 +152,7 @@ func sourceError(err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		kind = Unavailable
 	}
-	return &Error{Kind: kind, Message: "The federated token source failed: " + clean(firstLine(err.Error()), 300), cause: err}
+	return &Error{Kind: kind, Message: "The federated token source failed: " + printable.Line(firstLine(err.Error()), 300), cause: err}
 }
 
 // issuerOf reads a JWT's iss claim without verifying it: it only names the issuer in advice.
@@ -169,5 +171,5 @@ func issuerOf(jwt string) string {
 	if json.Unmarshal(payload, &claims) != nil {
 		return ""
 	}
-	return clean(claims.Iss, 200)
+	return printable.Line(claims.Iss, 200)
 }

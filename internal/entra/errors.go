@@ -12,7 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
+
+	"github.com/d365-operator/d365-operator/internal/printable"
 
 	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
 
@@ -80,21 +81,21 @@ func classify(err error, id Identity, tenant string, now time.Time) error {
 	case errors.As(err, &je):
 		// MSAL appends the raw answer, which for a token response holds the access token:
 		// only the first line, the decoder's complaint, is kept.
-		e.Message = "Entra ID's answer could not be read: " + clean(firstLine(je.Err.Error()), 200)
+		e.Message = "Entra ID's answer could not be read: " + printable.Line(firstLine(je.Err.Error()), 200)
 	case errors.As(err, &ue):
 		e.Kind, e.cause = Unavailable, err
 		host := ue.URL // named without its path and query
 		if u, perr := url.Parse(ue.URL); perr == nil {
 			host = u.Host
 		}
-		e.Message = fmt.Sprintf("Could not reach Entra ID at %s: %s", host, clean(ue.Err.Error(), 200))
+		e.Message = fmt.Sprintf("Could not reach Entra ID at %s: %s", host, printable.Line(ue.Err.Error(), 200))
 	case errors.As(err, &ne):
 		e.Kind, e.cause = Unavailable, err
-		e.Message = "Could not reach Entra ID: " + clean(ne.Error(), 200)
+		e.Message = "Could not reach Entra ID: " + printable.Line(ne.Error(), 200)
 	default:
 		// MSAL's local failures (an issuer that does not match the authority, a token answer
 		// it cannot read) carry no response body; they are still cleaned and redacted.
-		e.Message = "The token request failed: " + clean(firstLine(err.Error()), 300)
+		e.Message = "The token request failed: " + printable.Line(firstLine(err.Error()), 300)
 	}
 	e.Message = redact(e.Message, id.Credential)
 	return e
@@ -123,7 +124,7 @@ func classifyResponse(ce msalerrors.CallErr, id Identity, tenant string, now tim
 	retryAfter, hasRetryAfter := transport.ParseRetryAfter(resp.Header.Get("Retry-After"), now)
 	e := &Error{
 		StatusCode: resp.StatusCode,
-		ErrorCode:  clean(ae.Error, 60),
+		ErrorCode:  printable.Line(ae.Error, 60),
 		AADSTS:     firstCode(ae),
 		RetryAfter: retryAfter,
 	}
@@ -145,7 +146,7 @@ func classifyResponse(ce msalerrors.CallErr, id Identity, tenant string, now tim
 	default:
 		fmt.Fprintf(&b, "Entra ID answered HTTP %d", e.StatusCode)
 		if !isJSON && len(body) > 0 && len(body) < 100 {
-			fmt.Fprintf(&b, " (%s)", clean(string(body), 60)) // e.g. the plain "Too Many Requests"
+			fmt.Fprintf(&b, " (%s)", printable.Line(string(body), 60)) // e.g. the plain "Too Many Requests"
 		}
 	}
 	if ce.Req != nil && ce.Req.Method == http.MethodGet {
@@ -194,11 +195,11 @@ func firstSentence(desc string) string {
 	if m := aadstsPrefix.FindStringIndex(desc); m != nil {
 		desc = desc[m[1]:]
 	}
-	desc = clean(desc, 1000)
+	desc = printable.Line(desc, 1000)
 	if i := strings.Index(desc, ". "); i >= 0 {
 		desc = desc[:i+1]
 	}
-	return clean(desc, 300)
+	return printable.Line(desc, 300)
 }
 
 // redact replaces every secret of cred in s; Entra ID does not echo secrets, but a message
@@ -211,25 +212,6 @@ func redact(s string, cred Credential) string {
 		if secret != "" {
 			s = strings.ReplaceAll(s, secret, "[redacted]")
 		}
-	}
-	return s
-}
-
-// clean makes server-supplied text fit for a condition message: one line, printable, and
-// at most limit runes.
-func clean(s string, limit int) string {
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsSpace(r) {
-			return ' '
-		}
-		if !unicode.IsPrint(r) {
-			return -1
-		}
-		return r
-	}, s)
-	s = strings.Join(strings.Fields(s), " ")
-	if r := []rune(s); len(r) > limit {
-		s = string(r[:limit]) + "…"
 	}
 	return s
 }

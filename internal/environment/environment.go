@@ -9,7 +9,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
-	"unicode"
+
+	"github.com/d365-operator/d365-operator/internal/printable"
 )
 
 // WebAPIPath is the Dataverse Web API's path and version below an environment's root.
@@ -82,24 +83,5 @@ func quotable(raw string, u *url.URL) string {
 	if _, hasPassword := u.User.Password(); hasPassword {
 		raw = u.Redacted()
 	}
-	return printable(raw, 200)
-}
-
-// printable makes user-supplied text fit for a message: one line, printable, at most limit
-// runes.
-func printable(s string, limit int) string {
-	s = strings.Map(func(r rune) rune {
-		switch {
-		case r == '\r' || r == '\n' || r == '\t':
-			return ' '
-		case !unicode.IsPrint(r):
-			return -1
-		}
-		return r
-	}, s)
-	s = strings.Join(strings.Fields(s), " ")
-	if r := []rune(s); len(r) > limit {
-		s = string(r[:limit]) + "…"
-	}
-	return s
+	return printable.Line(raw, 200)
 }
