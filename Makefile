@@ -11,11 +11,14 @@ HELM_VERSION ?= v3.22.0
 # helm's own Makefile stamps it with -X, and without it `helm template` assumes Kubernetes 1.20.
 HELM_K8S_MINOR ?= 37
 CRD_REF_DOCS_VERSION ?= v0.3.0
-CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen
-KUSTOMIZE ?= $(LOCALBIN)/kustomize
-GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint
-HELM ?= $(LOCALBIN)/helm
-CRD_REF_DOCS ?= $(LOCALBIN)/crd-ref-docs
+# Each tool lands in ./bin under a versioned name (bin/controller-gen-v0.23.0), so bumping a
+# version above builds the new one; bin/<tool> is a symlink to the one built last. Recipes call
+# the versioned file, so switching back to an older version never runs the newer tool.
+CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
+KUSTOMIZE ?= $(LOCALBIN)/kustomize-$(KUSTOMIZE_VERSION)
+GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
+HELM ?= $(LOCALBIN)/helm-$(HELM_VERSION)
+CRD_REF_DOCS ?= $(LOCALBIN)/crd-ref-docs-$(CRD_REF_DOCS_VERSION)
 CHART ?= charts/d365-operator
 GO_TEST_FLAGS ?=
 
@@ -160,27 +163,48 @@ $(LOCALBIN):
 .PHONY: controller-gen
 controller-gen: $(CONTROLLER_GEN) ## Build controller-gen into ./bin.
 $(CONTROLLER_GEN): | $(LOCALBIN)
-	GOBIN="$(LOCALBIN)" go install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_TOOLS_VERSION)
+	$(call go-install-tool,$(LOCALBIN)/controller-gen,sigs.k8s.io/controller-tools/cmd/controller-gen,$(CONTROLLER_TOOLS_VERSION))
 
 .PHONY: kustomize
 kustomize: $(KUSTOMIZE) ## Build kustomize into ./bin.
 $(KUSTOMIZE): | $(LOCALBIN)
-	GOBIN="$(LOCALBIN)" go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
+	$(call go-install-tool,$(LOCALBIN)/kustomize,sigs.k8s.io/kustomize/kustomize/v5,$(KUSTOMIZE_VERSION))
+
+# helm's own Makefile stamps its version and the Kubernetes version it assumes with -X.
+HELM_LDFLAGS = -X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION) \
+	-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$(HELM_K8S_MINOR) \
+	-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$(HELM_K8S_MINOR)
 
 .PHONY: helm
 helm: $(HELM) ## Build helm into ./bin.
 $(HELM): | $(LOCALBIN)
-	GOBIN="$(LOCALBIN)" go install -ldflags "-X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION) \
-		-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$(HELM_K8S_MINOR) \
-		-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$(HELM_K8S_MINOR)" \
-		helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+	$(call go-install-tool,$(LOCALBIN)/helm,helm.sh/helm/v3/cmd/helm,$(HELM_VERSION),-ldflags "$(HELM_LDFLAGS)")
 
 .PHONY: crd-ref-docs
 crd-ref-docs: $(CRD_REF_DOCS) ## Build crd-ref-docs into ./bin.
 $(CRD_REF_DOCS): | $(LOCALBIN)
-	GOBIN="$(LOCALBIN)" go install github.com/elastic/crd-ref-docs@$(CRD_REF_DOCS_VERSION)
+	$(call go-install-tool,$(LOCALBIN)/crd-ref-docs,github.com/elastic/crd-ref-docs,$(CRD_REF_DOCS_VERSION))
 
 .PHONY: golangci-lint
 golangci-lint: $(GOLANGCI_LINT) ## Build golangci-lint into ./bin.
 $(GOLANGCI_LINT): | $(LOCALBIN)
-	GOBIN="$(LOCALBIN)" go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+	$(call go-install-tool,$(LOCALBIN)/golangci-lint,github.com/golangci/golangci-lint/v2/cmd/golangci-lint,$(GOLANGCI_LINT_VERSION))
+
+# go-install-tool is kubebuilder v4's: it 'go install's a package into $(LOCALBIN) unless its
+# versioned binary is already there, renames it to <name>-<version>, and points <name> at it.
+# Here the symlink is relative (bin/ can move) and $(4) passes extra flags to go install.
+# $1 - target path with name of binary (without the version)
+# $2 - package url which can be installed
+# $3 - specific version of package
+# $4 - optional flags for go install (helm's -ldflags)
+define go-install-tool
+@[ -f "$(1)-$(3)" ] || { \
+set -e; \
+package=$(2)@$(3) ;\
+echo "Downloading $${package}" ;\
+rm -f "$(1)" || true ;\
+GOBIN="$(LOCALBIN)" go install $(4) $${package} ;\
+mv "$(1)" "$(1)-$(3)" ;\
+} ;\
+ln -sf "$(notdir $(1))-$(3)" "$(1)"
+endef
