@@ -76,8 +76,8 @@ fmt: ## Run go fmt against code.
 	go fmt ./...
 
 .PHONY: vet
-vet: ## Run go vet against code.
-	go vet ./...
+vet: ## Run go vet against code, the end-to-end tests (build tag e2e) included.
+	go vet -tags e2e ./...
 
 .PHONY: gofmt-check
 gofmt-check: ## Fail when a Go file is not gofmt-formatted.
@@ -88,9 +88,20 @@ envtest-assets: ## Build (once, cached) kube-apiserver and etcd for envtest from
 	@hack/envtest-assets.sh >/dev/null
 
 # test/install renders the chart and config/default with these binaries and fails without them.
+# -count=1: test/install runs helm and `go run ./cmd`, which Go's test cache does not track.
+GO_TEST = HELM="$(HELM)" KUSTOMIZE="$(KUSTOMIZE)" KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" \
+	go test -count=1 $(GO_TEST_FLAGS)
+
+# The end-to-end tests (hack/demo/demo_test.go, hack/bench/bench_test.go: the operator's
+# binary against a control plane and the simulator, a few minutes) carry the build tag e2e:
+# `make test` runs them, `make test-fast` leaves them out.
 .PHONY: test
-test: verify vet gofmt-check envtest-assets helm kustomize ## Verify generated files, vet, and run all tests against a real control plane.
-	HELM="$(HELM)" KUSTOMIZE="$(KUSTOMIZE)" KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" go test $(GO_TEST_FLAGS) ./... -count=1 -timeout 20m
+test: verify vet gofmt-check envtest-assets helm kustomize ## Verify generated files, vet, and run all tests (end-to-end included) against a real control plane.
+	$(GO_TEST) -tags e2e ./... -timeout 20m
+
+.PHONY: test-fast
+test-fast: envtest-assets helm kustomize ## Run the unit and envtest suites only: no regeneration, vet or end-to-end tests.
+	$(GO_TEST) ./... -timeout 10m
 
 .PHONY: lint
 lint: golangci-lint ## Run golangci-lint.
