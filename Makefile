@@ -11,11 +11,14 @@ HELM_VERSION ?= v3.22.0
 # helm's own Makefile stamps it with -X, and without it `helm template` assumes Kubernetes 1.20.
 HELM_K8S_MINOR ?= 37
 CRD_REF_DOCS_VERSION ?= v0.3.0
-CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen
-KUSTOMIZE ?= $(LOCALBIN)/kustomize
-GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint
-HELM ?= $(LOCALBIN)/helm
-CRD_REF_DOCS ?= $(LOCALBIN)/crd-ref-docs
+# Each tool lands in ./bin under a versioned name (bin/controller-gen-v0.23.0), so bumping a
+# version above builds the new one; bin/<tool> is a symlink to the one built last. Recipes call
+# the versioned file, so switching back to an older version never runs the newer tool.
+CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
+KUSTOMIZE ?= $(LOCALBIN)/kustomize-$(KUSTOMIZE_VERSION)
+GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
+HELM ?= $(LOCALBIN)/helm-$(HELM_VERSION)
+CRD_REF_DOCS ?= $(LOCALBIN)/crd-ref-docs-$(CRD_REF_DOCS_VERSION)
 CHART ?= charts/d365-operator
 GO_TEST_FLAGS ?=
 
@@ -73,8 +76,8 @@ fmt: ## Run go fmt against code.
 	go fmt ./...
 
 .PHONY: vet
-vet: ## Run go vet against code.
-	go vet ./...
+vet: ## Run go vet against code, the end-to-end tests (build tag e2e) included.
+	go vet -tags e2e ./...
 
 .PHONY: gofmt-check
 gofmt-check: ## Fail when a Go file is not gofmt-formatted.
@@ -85,9 +88,20 @@ envtest-assets: ## Build (once, cached) kube-apiserver and etcd for envtest from
 	@hack/envtest-assets.sh >/dev/null
 
 # test/install renders the chart and config/default with these binaries and fails without them.
+# -count=1: test/install runs helm and `go run ./cmd`, which Go's test cache does not track.
+GO_TEST = HELM="$(HELM)" KUSTOMIZE="$(KUSTOMIZE)" KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" \
+	go test -count=1 $(GO_TEST_FLAGS)
+
+# The end-to-end tests (hack/demo/demo_test.go, hack/bench/bench_test.go: the operator's
+# binary against a control plane and the simulator, a few minutes) carry the build tag e2e:
+# `make test` runs them, `make test-fast` leaves them out.
 .PHONY: test
-test: verify vet gofmt-check envtest-assets helm kustomize ## Verify generated files, vet, and run all tests against a real control plane.
-	HELM="$(HELM)" KUSTOMIZE="$(KUSTOMIZE)" KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" go test $(GO_TEST_FLAGS) ./... -count=1 -timeout 20m
+test: verify vet gofmt-check envtest-assets helm kustomize ## Verify generated files, vet, and run all tests (end-to-end included) against a real control plane.
+	$(GO_TEST) -tags e2e ./... -timeout 20m
+
+.PHONY: test-fast
+test-fast: envtest-assets helm kustomize ## Run the unit and envtest suites only: no regeneration, vet or end-to-end tests.
+	$(GO_TEST) ./... -timeout 10m
 
 .PHONY: lint
 lint: golangci-lint ## Run golangci-lint.
@@ -160,27 +174,48 @@ $(LOCALBIN):
 .PHONY: controller-gen
 controller-gen: $(CONTROLLER_GEN) ## Build controller-gen into ./bin.
 $(CONTROLLER_GEN): | $(LOCALBIN)
-	GOBIN="$(LOCALBIN)" go install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_TOOLS_VERSION)
+	$(call go-install-tool,$(LOCALBIN)/controller-gen,sigs.k8s.io/controller-tools/cmd/controller-gen,$(CONTROLLER_TOOLS_VERSION))
 
 .PHONY: kustomize
 kustomize: $(KUSTOMIZE) ## Build kustomize into ./bin.
 $(KUSTOMIZE): | $(LOCALBIN)
-	GOBIN="$(LOCALBIN)" go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
+	$(call go-install-tool,$(LOCALBIN)/kustomize,sigs.k8s.io/kustomize/kustomize/v5,$(KUSTOMIZE_VERSION))
+
+# helm's own Makefile stamps its version and the Kubernetes version it assumes with -X.
+HELM_LDFLAGS = -X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION) \
+	-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$(HELM_K8S_MINOR) \
+	-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$(HELM_K8S_MINOR)
 
 .PHONY: helm
 helm: $(HELM) ## Build helm into ./bin.
 $(HELM): | $(LOCALBIN)
-	GOBIN="$(LOCALBIN)" go install -ldflags "-X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION) \
-		-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$(HELM_K8S_MINOR) \
-		-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$(HELM_K8S_MINOR)" \
-		helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+	$(call go-install-tool,$(LOCALBIN)/helm,helm.sh/helm/v3/cmd/helm,$(HELM_VERSION),-ldflags "$(HELM_LDFLAGS)")
 
 .PHONY: crd-ref-docs
 crd-ref-docs: $(CRD_REF_DOCS) ## Build crd-ref-docs into ./bin.
 $(CRD_REF_DOCS): | $(LOCALBIN)
-	GOBIN="$(LOCALBIN)" go install github.com/elastic/crd-ref-docs@$(CRD_REF_DOCS_VERSION)
+	$(call go-install-tool,$(LOCALBIN)/crd-ref-docs,github.com/elastic/crd-ref-docs,$(CRD_REF_DOCS_VERSION))
 
 .PHONY: golangci-lint
 golangci-lint: $(GOLANGCI_LINT) ## Build golangci-lint into ./bin.
 $(GOLANGCI_LINT): | $(LOCALBIN)
-	GOBIN="$(LOCALBIN)" go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+	$(call go-install-tool,$(LOCALBIN)/golangci-lint,github.com/golangci/golangci-lint/v2/cmd/golangci-lint,$(GOLANGCI_LINT_VERSION))
+
+# go-install-tool is kubebuilder v4's: it 'go install's a package into $(LOCALBIN) unless its
+# versioned binary is already there, renames it to <name>-<version>, and points <name> at it.
+# Here the symlink is relative (bin/ can move) and $(4) passes extra flags to go install.
+# $1 - target path with name of binary (without the version)
+# $2 - package url which can be installed
+# $3 - specific version of package
+# $4 - optional flags for go install (helm's -ldflags)
+define go-install-tool
+@[ -f "$(1)-$(3)" ] || { \
+set -e; \
+package=$(2)@$(3) ;\
+echo "Downloading $${package}" ;\
+rm -f "$(1)" || true ;\
+GOBIN="$(LOCALBIN)" go install $(4) $${package} ;\
+mv "$(1)" "$(1)-$(3)" ;\
+} ;\
+ln -sf "$(notdir $(1))-$(3)" "$(1)"
+endef

@@ -1,3 +1,8 @@
+//go:build e2e
+
+// End to end (the benchmark with the operator's binary): `make test` runs it with -tags e2e,
+// `make test-fast` leaves it out.
+
 package main
 
 import (
