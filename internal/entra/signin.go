@@ -79,28 +79,7 @@ func SignIn(ctx context.Context, o SignInOptions) (SignInResult, error) {
 	}
 	scopes := []string{scopeFor(resource)}
 
-	var res AuthResult
-	if o.DeviceCode {
-		var dc public.DeviceCode
-		if dc, err = c.public.AcquireTokenByDeviceCode(ctx, scopes); err == nil {
-			if o.ShowDeviceCode != nil {
-				o.ShowDeviceCode(dc.Result.Message)
-			}
-			res, err = dc.AuthenticationResult(ctx)
-		}
-	} else {
-		opts := []public.AcquireInteractiveOption{}
-		if o.OpenURL != nil {
-			opts = append(opts, public.WithOpenURL(o.OpenURL))
-		}
-		if o.RedirectPort > 0 {
-			opts = append(opts, public.WithRedirectURI(fmt.Sprintf("http://localhost:%d", o.RedirectPort)))
-		}
-		if o.LoginHint != "" {
-			opts = append(opts, public.WithLoginHint(o.LoginHint))
-		}
-		res, err = c.public.AcquireTokenInteractive(ctx, scopes, opts...)
-	}
+	res, err := acquireBySignIn(ctx, c, scopes, o)
 	if err != nil {
 		return SignInResult{}, signInError(err, id, tenantOf(authority))
 	}
@@ -109,6 +88,32 @@ func SignIn(ctx context.Context, o SignInOptions) (SignInResult, error) {
 		return SignInResult{}, perr
 	}
 	return SignInResult{Cache: doc, Username: res.Account.PreferredUsername, HomeAccountID: res.Account.HomeAccountID, ExpiresOn: res.ExpiresOn}, nil
+}
+
+// acquireBySignIn runs the user's sign-in: the device code flow, or the interactive one
+// (a browser and a redirect to localhost).
+func acquireBySignIn(ctx context.Context, c *msalClient, scopes []string, o SignInOptions) (AuthResult, error) {
+	if o.DeviceCode {
+		dc, err := c.public.AcquireTokenByDeviceCode(ctx, scopes)
+		if err != nil {
+			return AuthResult{}, err
+		}
+		if o.ShowDeviceCode != nil {
+			o.ShowDeviceCode(dc.Result.Message)
+		}
+		return dc.AuthenticationResult(ctx)
+	}
+	opts := []public.AcquireInteractiveOption{}
+	if o.OpenURL != nil {
+		opts = append(opts, public.WithOpenURL(o.OpenURL))
+	}
+	if o.RedirectPort > 0 {
+		opts = append(opts, public.WithRedirectURI(fmt.Sprintf("http://localhost:%d", o.RedirectPort)))
+	}
+	if o.LoginHint != "" {
+		opts = append(opts, public.WithLoginHint(o.LoginHint))
+	}
+	return c.public.AcquireTokenInteractive(ctx, scopes, opts...)
 }
 
 // signInError classifies a failed sign-in. The device code flow's own outcomes (the user

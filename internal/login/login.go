@@ -94,28 +94,17 @@ func Run(ctx context.Context, o Options, d Deps) error {
 	}
 	_, _ = fmt.Fprintf(d.Out, "Signing in to %s for %s (client ID %s)\n", authority, resource, o.ClientID)
 
-	openURL := d.OpenURL
 	res, err := entra.SignIn(ctx, entra.SignInOptions{
 		Authority:      authority,
 		ClientID:       o.ClientID,
 		Resource:       resource,
 		DeviceCode:     o.DeviceCode,
 		ShowDeviceCode: func(msg string) { _, _ = fmt.Fprintln(d.Out, msg) },
-		OpenURL: func(u string) error {
-			_, _ = fmt.Fprintf(d.Out, "Opening the sign-in page in a browser. If none opens, visit:\n%s\n", u)
-			if openURL != nil {
-				return openURL(u)
-			}
-			if err := openBrowser(u); err != nil {
-				// MSAL still waits for the redirect: the URL above works from this machine.
-				_, _ = fmt.Fprintf(d.Out, "Could not open a browser (%v); open the URL above on this machine.\n", err)
-			}
-			return nil
-		},
-		RedirectPort: o.RedirectPort,
-		LoginHint:    o.LoginHint,
-		HTTPClient:   d.HTTPClient,
-		Trust:        d.Trust,
+		OpenURL:        d.openSignInPage,
+		RedirectPort:   o.RedirectPort,
+		LoginHint:      o.LoginHint,
+		HTTPClient:     d.HTTPClient,
+		Trust:          d.Trust,
 	})
 	if err != nil {
 		return fmt.Errorf("signing in: %w", err)
@@ -130,6 +119,19 @@ func Run(ctx context.Context, o Options, d Deps) error {
 	_, _ = fmt.Fprintf(d.Out, "Signed in as %s. The token cache is in Secret %s/%s (key %s).\n"+
 		"Name it in a D365Connection's spec.auth.delegated.tokenCacheRef.name, with clientID %s; the operator keeps the sign-in alive.\n",
 		res.Username, o.Namespace, o.SecretName, v1alpha1.TokenCacheKey, o.ClientID)
+	return nil
+}
+
+// openSignInPage shows the sign-in URL and opens it in a browser (d.OpenURL in tests).
+func (d Deps) openSignInPage(u string) error {
+	_, _ = fmt.Fprintf(d.Out, "Opening the sign-in page in a browser. If none opens, visit:\n%s\n", u)
+	if d.OpenURL != nil {
+		return d.OpenURL(u)
+	}
+	if err := openBrowser(u); err != nil {
+		// MSAL still waits for the redirect: the URL above works from this machine.
+		_, _ = fmt.Fprintf(d.Out, "Could not open a browser (%v); open the URL above on this machine.\n", err)
+	}
 	return nil
 }
 
