@@ -163,7 +163,8 @@ func dependencies(httpClient *http.Client, policy *trust.Policy) controller.Depe
 
 // setupControllers adds the D365Connection reconciler to the manager, on the manager's
 // clients and a metadata-only cache of the Secrets connections reference.
-func setupControllers(mgr ctrl.Manager, namespaces map[string]cache.Config, concurrency int, deps controller.Dependencies) error {
+func setupControllers(mgr ctrl.Manager, namespaces map[string]cache.Config, concurrency int,
+	deps controller.Dependencies) error {
 	secretMetadata, err := controller.NewSecretMetadataCache(mgr, namespaces)
 	if err != nil {
 		return fmt.Errorf("creating the Secret metadata cache: %w", err)

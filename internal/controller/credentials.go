@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -47,7 +48,7 @@ func (r *D365ConnectionReconciler) resolveCredential(ctx context.Context, s *rec
 // kind has the pair, and the CRD requires exactly one of them.
 func (r *D365ConnectionReconciler) clientID(ctx context.Context, conn *v1alpha1.D365Connection, member authMember) (string, *stepError) {
 	v := member.value.Elem()
-	if ref, ok := v.FieldByName("ClientIDRef").Interface().(*v1alpha1.SecretKeyRef); ok && ref != nil {
+	if ref, ok := reflect.TypeAssert[*v1alpha1.SecretKeyRef](v.FieldByName("ClientIDRef")); ok && ref != nil {
 		return r.secretValue(ctx, conn, *ref, "auth."+member.name+".clientIDRef")
 	}
 	return v.FieldByName("ClientID").String(), nil

@@ -85,8 +85,9 @@ func selectedMember(auth *v1alpha1.AuthSpec) (authMember, bool) {
 
 // authMemberNames lists the members' JSON names, for messages.
 func authMemberNames() []string {
-	var names []string
-	for _, m := range authMembers(&v1alpha1.AuthSpec{}) {
+	members := authMembers(&v1alpha1.AuthSpec{})
+	names := make([]string, 0, len(members))
+	for _, m := range members {
 		names = append(names, m.name)
 	}
 	return names
@@ -120,8 +121,8 @@ func secretNames(v reflect.Value, add func(string)) {
 			add(ref.Name)
 			return
 		}
-		for i := range v.NumField() {
-			secretNames(v.Field(i), add)
+		for _, field := range v.Fields() {
+			secretNames(field, add)
 		}
 	}
 }

@@ -31,7 +31,7 @@ const (
 	// SignInExpired: a user's sign-in (refresh token, token cache) can no longer be used.
 	SignInExpired Kind = "SignInExpired"
 	// CredentialRejected: Entra ID rejected the credential or the client authentication.
-	CredentialRejected Kind = "CredentialRejected"
+	CredentialRejected Kind = "CredentialRejected" //nolint:gosec // a kind of refusal, not a credential
 	// CertificateRejected: the app registration does not accept the client certificate.
 	CertificateRejected Kind = "CertificateRejected"
 	// FederatedCredentialMismatch: no federated credential of the app matches the assertion.

@@ -82,7 +82,7 @@ func TestTheFirstCallerGivingUpDoesNotFailTheOthers(t *testing.T) {
 		_, hadDeadline = ctx.Deadline()
 		<-gate
 		callErr = ctx.Err()
-		return 7, nil
+		return 7, callErr
 	}
 
 	first, cancel := context.WithCancel(context.WithValue(context.Background(), key{}, "first"))
