@@ -48,6 +48,9 @@ const (
 	// ReasonServiceAccountNotAllowed: auth.workloadIdentity names the operator's own
 	// ServiceAccount, which no connection may sign in as.
 	ReasonServiceAccountNotAllowed = "ServiceAccountNotAllowed"
+	// ReasonTemplateInvalid: spec.target.template cannot be rendered (the message names the
+	// key and the line, never the token); the Secret keeps its last good content.
+	ReasonTemplateInvalid = "TemplateInvalid"
 	// ReasonTargetSecretConflict: a Secret of the target name exists and is not owned by this connection.
 	ReasonTargetSecretConflict = "TargetSecretConflict"
 )
@@ -124,6 +127,14 @@ const (
 	AnnotationIdentityHash = "d365.operators.dev/identity-hash"
 	// AnnotationIssuedAt, on the output Secret: when the token was issued (RFC 3339).
 	AnnotationIssuedAt = "d365.operators.dev/issued-at"
+	// AnnotationTokenDigest, on the output Secret: a SHA-256 of the access token, so that a
+	// hand edit of the token is noticed and repaired (a JWT's digest reveals nothing).
+	AnnotationTokenDigest = "d365.operators.dev/token-digest"
+	// AnnotationTemplateLabels and AnnotationTemplateAnnotations, on the output Secret: the
+	// keys spec.target.secretTemplate set, so that a key removed from the template is
+	// removed from the Secret while others' keys are left alone.
+	AnnotationTemplateLabels      = "d365.operators.dev/template-labels"
+	AnnotationTemplateAnnotations = "d365.operators.dev/template-annotations"
 	// LabelManagedBy marks output Secrets; the operator caches only Secrets with this label.
 	LabelManagedBy = "app.kubernetes.io/managed-by"
 	// ManagedByValue is LabelManagedBy's value.

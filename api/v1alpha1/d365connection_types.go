@@ -61,7 +61,70 @@ type TargetSpec struct {
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:XValidation:rule="!format.dns1123Subdomain().validate(self).hasValue()",message="target.name must be a valid Secret name: lower-case letters, digits, '-' and '.', starting and ending with a letter or digit"
 	Name string `json:"name,omitempty"`
+
+	// SecretTemplate adds labels and annotations to the output Secret (e.g. what a backup or
+	// GitOps tool needs). Removing one here removes it from the Secret; labels and
+	// annotations that others add are left alone. The connection's own labels are never
+	// copied: only what this template names.
+	// +optional
+	SecretTemplate *SecretTemplate `json:"secretTemplate,omitempty"`
+
+	// Template renders extra keys into the output Secret from the token, with Go
+	// text/template (data model and functions: docs/api.md, "Output shaping").
+	// +optional
+	Template *OutputTemplate `json:"template,omitempty"`
 }
+
+// SecretTemplate is metadata copied onto the output Secret.
+type SecretTemplate struct {
+	// Labels to set on the output Secret.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=32
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.startsWith('d365.operators.dev/') && k != 'app.kubernetes.io/managed-by')",message="secretTemplate.labels may not set app.kubernetes.io/managed-by or d365.operators.dev/ labels: the operator owns them"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !format.qualifiedName().validate(k).hasValue() && !format.labelValue().validate(self[k]).hasValue())",message="secretTemplate.labels must be valid label keys and values"
+	Labels map[string]string `json:"labels,omitempty"`
+
+	// Annotations to set on the output Secret.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=32
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.startsWith('d365.operators.dev/'))",message="secretTemplate.annotations may not set d365.operators.dev/ annotations: the operator owns them"
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// MergePolicy says whether rendered keys join the standard keys or replace them.
+// +kubebuilder:validation:Enum=Merge;Replace
+type MergePolicy string
+
+const (
+	// MergePolicyMerge keeps the five standard keys beside the rendered ones.
+	MergePolicyMerge MergePolicy = "Merge"
+	// MergePolicyReplace writes only the rendered keys.
+	MergePolicyReplace MergePolicy = "Replace"
+)
+
+// OutputTemplate renders extra keys of the output Secret.
+// +kubebuilder:validation:XValidation:rule="!has(self.mergePolicy) || self.mergePolicy == 'Merge' || (has(self.data) && size(self.data) > 0)",message="template.mergePolicy Replace needs at least one key in template.data"
+// +kubebuilder:validation:XValidation:rule="(has(self.mergePolicy) && self.mergePolicy == 'Replace') || !has(self.data) || self.data.all(k, !(k in ['access_token', 'token_type', 'expires_at', 'environment_url', 'web_api_url']))",message="template.data may only name a standard key (access_token, token_type, expires_at, environment_url, web_api_url) with mergePolicy Replace"
+type OutputTemplate struct {
+	// MergePolicy: Merge (default) keeps the standard keys (access_token, token_type,
+	// expires_at, environment_url, web_api_url) beside the rendered ones; Replace writes only
+	// the rendered keys.
+	// +optional
+	// +kubebuilder:default=Merge
+	MergePolicy MergePolicy `json:"mergePolicy,omitempty"`
+
+	// Data maps a Secret key to a Go template; at most 32 keys, each template at most 4 KiB,
+	// each rendered value at most 64 KiB.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=32
+	// +kubebuilder:validation:XValidation:rule="self.all(k, k.matches('^[-._a-zA-Z0-9]+$') && size(k) <= 253)",message="template.data keys must be valid Secret keys: letters, digits, '-', '_' and '.'"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, self[k].split('{{').size() == self[k].split('}}').size())",message="a template in template.data has unbalanced {{ and }}"
+	Data map[string]TemplateText `json:"data,omitempty"`
+}
+
+// TemplateText is one key's Go template.
+// +kubebuilder:validation:MaxLength=4096
+type TemplateText string
 
 // HealthCheckSpec configures the WhoAmI health check.
 type HealthCheckSpec struct {

@@ -20,40 +20,7 @@ import (
 // calls Reconcile directly, so each step below is reached through a watch.
 func TestManagerReconcilesThroughWatches(t *testing.T) {
 	h := newHarness(t)
-	namespaces := map[string]cache.Config{h.ns: {}}
-	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
-		Scheme:                 env.Scheme,
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		// Scoped to this test's namespace (as --watch-namespaces does): other tests'
-		// connections stay in the cluster and must not reach this test's simulator.
-		Cache: cache.Options{
-			DefaultNamespaces: namespaces,
-			ByObject:          map[client.Object]cache.ByObject{&corev1.Secret{}: OutputSecretCacheOptions()},
-		},
-		Controller: config.Controller{SkipNameValidation: new(true)},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	secretMetadata, err := NewSecretMetadataCache(mgr, namespaces)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := h.r.Dependencies
-	d.Client, d.APIReader, d.SecretMetadata = mgr.GetClient(), mgr.GetAPIReader(), secretMetadata
-	if err := New(d).SetupWithManager(mgr, secretMetadata, 2); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(h.ctx)
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("manager: %v", err)
-		}
-	})
+	h.startManager()
 
 	// 1. A connection whose Secret is missing says so.
 	h.connection("sales")
@@ -101,4 +68,46 @@ func (h *harness) eventually(what string, cond func() bool) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	h.t.Fatalf("timed out waiting for %s", what)
+}
+
+// startManager runs the controller in a real manager, scoped to the harness's namespace,
+// until the test ends: changes then reach it through its watches only.
+func (h *harness) startManager() {
+	t := h.t
+	t.Helper()
+	namespaces := map[string]cache.Config{h.ns: {}}
+	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
+		Scheme:                 env.Scheme,
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+		// Scoped to this test's namespace (as --watch-namespaces does): other tests'
+		// connections stay in the cluster and must not reach this test's simulator.
+		Cache: cache.Options{
+			DefaultNamespaces: namespaces,
+			ByObject:          map[client.Object]cache.ByObject{&corev1.Secret{}: OutputSecretCacheOptions()},
+		},
+		Controller: config.Controller{SkipNameValidation: new(true)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secretMetadata, err := NewSecretMetadataCache(mgr, namespaces)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := h.r.Dependencies
+	d.Client, d.APIReader, d.SecretMetadata = mgr.GetClient(), mgr.GetAPIReader(), secretMetadata
+	if err := New(d).SetupWithManager(mgr, secretMetadata, 2); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(h.ctx)
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("manager: %v", err)
+		}
+	})
+
 }

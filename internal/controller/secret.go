@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -12,7 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1alpha1 "github.com/d365-operator/d365-operator/api/v1alpha1"
 	"github.com/d365-operator/d365-operator/internal/entra"
@@ -63,7 +64,7 @@ func (r *D365ConnectionReconciler) readTarget(ctx context.Context, conn *v1alpha
 	issued, err1 := time.Parse(time.RFC3339, secret.Annotations[v1alpha1.AnnotationIssuedAt])
 	expires, err2 := time.Parse(time.RFC3339, string(secret.Data[v1alpha1.SecretKeyExpiresAt]))
 	token := string(secret.Data[v1alpha1.SecretKeyAccessToken])
-	if err1 != nil || err2 != nil || token == "" {
+	if err1 != nil || err2 != nil || token == "" || !digestMatches(secret, token) {
 		return secret, nil, nil
 	}
 	return secret, &storedToken{IssuedAt: issued, ExpiresOn: expires, AccessToken: token}, nil
@@ -71,9 +72,11 @@ func (r *D365ConnectionReconciler) readTarget(ctx context.Context, conn *v1alpha
 
 // ensureSecret makes the output Secret hold s.token. The desired Secret is computed on
 // every reconcile from the token already held, and written only when it differs from the
-// Secret found: a deleted key or a hand edit is repaired without a token request, and a
-// reconcile that changes nothing writes nothing. Sets the token times,
-// status.lastHandledRequestedAt and Authenticated=True.
+// Secret found: a deleted key, a hand edit or a template change is repaired without a token
+// request, and a reconcile that changes nothing writes nothing. After a rename of
+// spec.target.name the previous Secret is deleted once the new one holds the token. Sets
+// status.targetSecretName, the token times, status.lastHandledRequestedAt and
+// Authenticated=True.
 func (r *D365ConnectionReconciler) ensureSecret(ctx context.Context, s *reconcileState) *stepError {
 	desired, failed := r.desiredSecret(s)
 	if failed != nil {
@@ -87,47 +90,34 @@ func (r *D365ConnectionReconciler) ensureSecret(ctx context.Context, s *reconcil
 	if s.fresh {
 		recordAcquisition(nil)
 	}
+	if failed := r.deletePreviousSecret(ctx, s); failed != nil {
+		return failed
+	}
+	s.conn.Status.TargetSecretName = s.target
 	recordToken(s)
 	return nil
 }
 
-// desiredSecret is the output Secret as it must be: the one found (labels and annotations
-// that others added are kept) or a new one controlled by the connection, with our label,
-// the identity and issue annotations, and the data keys. The connection's own labels and
-// annotations are never copied: a GitOps tracking label on the Secret would make Argo CD or
-// Flux prune it as an orphan.
-func (r *D365ConnectionReconciler) desiredSecret(s *reconcileState) (*corev1.Secret, *stepError) {
-	var secret *corev1.Secret
-	if s.existing != nil {
-		secret = s.existing.DeepCopy()
-	} else {
-		secret = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: s.conn.Namespace, Name: s.target}, Type: corev1.SecretTypeOpaque}
-		if err := controllerutil.SetControllerReference(s.conn, secret, r.Scheme); err != nil {
-			return nil, &stepError{Reason: v1alpha1.ReasonProgressing, Message: "Setting the output Secret's owner: " + err.Error()}
-		}
+// deletePreviousSecret deletes the Secret status.targetSecretName names when spec.target.name
+// moved away from it, if this connection controls it (a Secret someone else made under
+// that name is left alone).
+func (r *D365ConnectionReconciler) deletePreviousSecret(ctx context.Context, s *reconcileState) *stepError {
+	previous := s.conn.Status.TargetSecretName
+	if previous == "" || previous == s.target {
+		return nil
 	}
-	if secret.Labels == nil {
-		secret.Labels = map[string]string{}
+	old := &corev1.Secret{}
+	err := r.Client.Get(ctx, types.NamespacedName{Namespace: s.conn.Namespace, Name: previous}, old)
+	if apierrors.IsNotFound(err) || err == nil && !metav1.IsControlledBy(old, s.conn) {
+		return nil
 	}
-	secret.Labels[v1alpha1.LabelManagedBy] = v1alpha1.ManagedByValue
-	if secret.Annotations == nil {
-		secret.Annotations = map[string]string{}
+	if err == nil {
+		err = r.Client.Delete(ctx, old, client.Preconditions{UID: &old.UID})
 	}
-	secret.Annotations[v1alpha1.AnnotationIdentityHash] = s.idHash
-	secret.Annotations[v1alpha1.AnnotationIssuedAt] = s.token.IssuedAt.UTC().Format(time.RFC3339)
-	secret.Data = outputData(s)
-	return secret, nil
-}
-
-// outputData is the output Secret's data: the keys API.md fixes.
-func outputData(s *reconcileState) map[string][]byte {
-	return map[string][]byte{
-		v1alpha1.SecretKeyAccessToken:    []byte(s.token.AccessToken),
-		v1alpha1.SecretKeyTokenType:      []byte("Bearer"),
-		v1alpha1.SecretKeyExpiresAt:      []byte(s.token.ExpiresOn.UTC().Format(time.RFC3339)),
-		v1alpha1.SecretKeyEnvironmentURL: []byte(s.env.URL()),
-		v1alpha1.SecretKeyWebAPIURL:      []byte(s.env.WebAPIURL()),
+	if err != nil && !apierrors.IsNotFound(err) {
+		return &stepError{Reason: v1alpha1.ReasonProgressing, Message: fmt.Sprintf("Deleting the previous output Secret %q: %s", previous, apiErrorText(err))}
 	}
+	return nil
 }
 
 // writeSecret creates or updates the output Secret. Updates carry the cached
@@ -169,6 +159,21 @@ func (r *D365ConnectionReconciler) adoptSecret(ctx context.Context, s *reconcile
 		return classify(err, v1alpha1.ReasonProgressing)
 	}
 	return nil
+}
+
+// tokenDigest is the hex SHA-256 of an access token: a JWT carries far too much entropy to
+// be guessed from it, so it may sit in an annotation.
+func tokenDigest(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// digestMatches reports whether the Secret's token is the one the operator wrote: a hand
+// edit of access_token is then replaced by the token held. A Secret written before the
+// digest existed has none and is trusted, so that an upgrade does not mint new tokens.
+func digestMatches(secret *corev1.Secret, token string) bool {
+	digest, ok := secret.Annotations[v1alpha1.AnnotationTokenDigest]
+	return !ok || digest == tokenDigest(token)
 }
 
 // conflict reports a Secret of the target name that this connection does not control.

@@ -61,7 +61,6 @@ func (r *D365ConnectionReconciler) steps() []step {
 // and Stalled, and says when to come back.
 func (r *D365ConnectionReconciler) runSteps(ctx context.Context, req reconcile.Request, conn *v1alpha1.D365Connection) (reconcile.Result, error) {
 	s := &reconcileState{conn: conn, now: r.Clock.Now().Truncate(time.Second), target: targetName(conn)}
-	conn.Status.TargetSecretName = s.target
 	for _, st := range r.steps() {
 		failed := st.run(ctx, s)
 		if failed == nil {

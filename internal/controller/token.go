@@ -57,7 +57,9 @@ func (r *D365ConnectionReconciler) ensureToken(ctx context.Context, s *reconcile
 	}
 	s.token = storedToken{IssuedAt: tok.IssuedAt, ExpiresOn: tok.ExpiresOn, AccessToken: tok.AccessToken}
 	s.plan = planRefresh(tok.IssuedAt, tok.ExpiresOn, refreshBefore, jitter)
-	s.fresh = true
+	// A token the Secret already holds (a Replace template keeps no access_token key to
+	// read it back from) is not new: no health check is forced, no acquisition counted.
+	s.fresh = existing == nil || existing.Annotations[v1alpha1.AnnotationTokenDigest] != tokenDigest(tok.AccessToken)
 	return nil
 }
 
