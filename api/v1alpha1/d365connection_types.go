@@ -102,7 +102,18 @@ const (
 	MergePolicyReplace MergePolicy = "Replace"
 )
 
-// OutputTemplate renders extra keys of the output Secret.
+// OutputTemplate renders extra keys of the output Secret with Go text/template ("Output
+// shaping"). The data model: .AccessToken (the bare JWT), .TokenType ("Bearer"),
+// .ExpiresAt and .IssuedAt (times, UTC), .EnvironmentURL ("https://host/"), .WebAPIURL
+// ("https://host/api/data/v9.2/"), .TenantID, .ClientID, .Authority
+// ("https://login.microsoftonline.com/<tenant>/") and .Resource. Functions, besides
+// text/template's built-ins: rfc3339 and unix (of a time), toJSON, b64enc and quote.
+// For example `authorization: "Bearer {{ .AccessToken }}"`, or
+// `token.json: '{"access_token": {{ .AccessToken | quote }}, "expires_on": {{ .ExpiresAt | unix }}}'`.
+// range, define, template and block are refused (the data model has no lists). A template
+// that cannot be rendered makes the connection Ready=False with reason TemplateInvalid,
+// naming the key and the line; the Secret keeps its last good content. More examples:
+// docs/consumers.md.
 // +kubebuilder:validation:XValidation:rule="!has(self.mergePolicy) || self.mergePolicy == 'Merge' || (has(self.data) && size(self.data) > 0)",message="template.mergePolicy Replace needs at least one key in template.data"
 // +kubebuilder:validation:XValidation:rule="(has(self.mergePolicy) && self.mergePolicy == 'Replace') || !has(self.data) || self.data.all(k, !(k in ['access_token', 'token_type', 'expires_at', 'environment_url', 'web_api_url']))",message="template.data may only name a standard key (access_token, token_type, expires_at, environment_url, web_api_url) with mergePolicy Replace"
 type OutputTemplate struct {
