@@ -81,7 +81,6 @@ type SecretTemplate struct {
 	// +optional
 	// +kubebuilder:validation:MaxProperties=32
 	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.startsWith('d365.operators.dev/') && k != 'app.kubernetes.io/managed-by')",message="secretTemplate.labels may not set app.kubernetes.io/managed-by or d365.operators.dev/ labels: the operator owns them"
-	// +kubebuilder:validation:XValidation:rule="self.all(k, !format.qualifiedName().validate(k).hasValue() && !format.labelValue().validate(self[k]).hasValue())",message="secretTemplate.labels must be valid label keys and values"
 	Labels map[string]string `json:"labels,omitempty"`
 
 	// Annotations to set on the output Secret.
