@@ -83,7 +83,20 @@ func connection(o options, w world, i int) *v1alpha1.D365Connection {
 	if o.HealthInterval > 0 {
 		conn.Spec.HealthCheck.Interval = &metav1.Duration{Duration: o.HealthInterval}
 	}
+	if i%2 == 1 {
+		shapeOutput(conn)
+	}
 	return conn
+}
+
+// shapeOutput gives a connection a secretTemplate and rendered keys, so that the figures
+// (one Secret write per token, none at rest) hold for shaped output Secrets too.
+func shapeOutput(conn *v1alpha1.D365Connection) {
+	conn.Spec.Target.SecretTemplate = &v1alpha1.SecretTemplate{Labels: map[string]string{"bench": "shaped"}}
+	conn.Spec.Target.Template = &v1alpha1.OutputTemplate{Data: map[string]v1alpha1.TemplateText{
+		"authorization": "Bearer {{ .AccessToken }}",
+		"token.json":    `{"access_token": {{ .AccessToken | quote }}, "expires_on": {{ .ExpiresAt | unix }}}`,
+	}}
 }
 
 // createConnections creates the N connections with CreateWorkers in parallel, telling
