@@ -179,15 +179,15 @@ func TestRenamedTargetDeletesThePreviousSecret(t *testing.T) {
 func TestRenameNeverDeletesASecretOfSomeoneElse(t *testing.T) {
 	h := newHarness(t)
 	h.appSecret(clientSecret)
-	h.connection("sales")
-	h.reconcile("sales")
+	h.connection("billing")
+	h.reconcile("billing")
 	h.create(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: h.ns, Name: "theirs"}, StringData: map[string]string{"k": "v"}})
-	h.update("sales", func(c *v1alpha1.D365Connection) { c.Spec.Target.Name = "theirs" })
-	h.reconcile("sales")
-	if c := h.condition("sales", v1alpha1.ConditionReady); c.Reason != v1alpha1.ReasonTargetSecretConflict {
+	h.update("billing", func(c *v1alpha1.D365Connection) { c.Spec.Target.Name = "theirs" })
+	h.reconcile("billing")
+	if c := h.condition("billing", v1alpha1.ConditionReady); c.Reason != v1alpha1.ReasonTargetSecretConflict {
 		t.Errorf("Ready = %s, want TargetSecretConflict", c.Reason)
 	}
-	if h.secret("sales-token") == nil {
+	if h.secret("billing-token") == nil {
 		t.Error("the previous Secret, still holding the valid token, was deleted although the new one could not be written")
 	}
 }

@@ -11,8 +11,8 @@ const token = "eyJhbGciOi.secret-token-value.sig"
 
 var data = Data{
 	AccessToken: token, TokenType: "Bearer",
-	IssuedAt:  time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC),
-	ExpiresAt: time.Date(2026, 11, 21, 11, 0, 0, 0, time.UTC),
+	IssuedAt:       time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC),
+	ExpiresAt:      time.Date(2026, 11, 21, 11, 0, 0, 0, time.UTC),
 	EnvironmentURL: "https://contoso.crm.dynamics.com/", WebAPIURL: "https://contoso.crm.dynamics.com/api/data/v9.2/",
 	TenantID: "tenant", ClientID: "client", Authority: "https://login.microsoftonline.com/tenant/",
 	Resource: "https://contoso.crm.dynamics.com/",
