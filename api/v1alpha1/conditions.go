@@ -38,6 +38,9 @@ const (
 	ReasonSecretNotFound = "SecretNotFound"
 	// ReasonSecretKeyNotFound: a referenced Secret lacks the named key, or it is empty.
 	ReasonSecretKeyNotFound = "SecretKeyNotFound"
+	// ReasonInvalidClientID: a clientIDRef names a Secret key that does not hold a GUID; the
+	// message names the Secret and the key, never the value.
+	ReasonInvalidClientID = "InvalidClientID"
 	// ReasonInvalidCredential: credential material cannot be used (e.g. an unusable key).
 	ReasonInvalidCredential = "InvalidCredential"
 	// ReasonAuthModeNotSupported: this operator version cannot sign in with the chosen auth member.

@@ -114,7 +114,7 @@ func TestClientCertificateSignsInAndARenewedCertificateIsUsedAtOnce(t *testing.T
 	unknown := newRSACert(t, "d365-operator unknown")
 	a.tlsSecret("app-cert", unknown)
 	a.reconcile("sales")
-	a.expectFailure("sales", v1alpha1.ReasonCertificateRejected, "AADSTS700027", "thumbprint", certClientID, "Certificates & secrets")
+	a.expectFailure("sales", v1alpha1.ReasonCertificateRejected, "AADSTS700027", "tls.crt", certClientID, "Certificates & secrets")
 	if !conditionTrue(a.get("sales"), v1alpha1.ConditionStalled) {
 		t.Error("a rejected certificate is not Stalled")
 	}

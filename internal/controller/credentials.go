@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"regexp"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -32,51 +33,82 @@ func (r *D365ConnectionReconciler) resolveCredential(ctx context.Context, s *rec
 		return terminal(v1alpha1.ReasonAuthModeNotSupported,
 			"spec.auth sets no sign-in method this operator version knows: set one of %s", strings.Join(authMemberNames(), ", "))
 	}
-	clientID, failed := r.clientID(ctx, s.conn, member)
+	if failed := r.readClientID(ctx, s, member); failed != nil {
+		return failed
+	}
+	cred, failed := kind.resolve(r, ctx, s)
 	if failed != nil {
 		return failed
 	}
-	cred, failed := kind.resolve(r, ctx, s.conn, clientID)
-	if failed != nil {
-		return failed
-	}
-	s.cred = credential{ClientID: clientID, Credential: cred}
+	s.cred = credential{ClientID: s.clientID.value, Credential: cred}
 	return nil
 }
 
-// clientID returns the member's literal clientID, or reads its clientIDRef: every sign-in
-// kind has the pair, and the CRD requires exactly one of them.
-func (r *D365ConnectionReconciler) clientID(ctx context.Context, conn *v1alpha1.D365Connection, member authMember) (string, *stepError) {
+// readClientID sets s.clientID from the member's literal clientID, or reads its
+// clientIDRef: every sign-in kind has the pair, and the CRD requires exactly one of them.
+// A client ID read from a Secret must be a GUID, and is named by where it came from, never
+// by its value: a connection author who may not read Secrets learns nothing of them.
+func (r *D365ConnectionReconciler) readClientID(ctx context.Context, s *reconcileState, member authMember) *stepError {
 	v := member.value.Elem()
-	if ref, ok := reflect.TypeAssert[*v1alpha1.SecretKeyRef](v.FieldByName("ClientIDRef")); ok && ref != nil {
-		return r.secretValue(ctx, conn, *ref, "auth."+member.name+".clientIDRef")
+	ref, ok := reflect.TypeAssert[*v1alpha1.SecretKeyRef](v.FieldByName("ClientIDRef"))
+	if !ok || ref == nil {
+		literal := v.FieldByName("ClientID").String()
+		s.clientID = clientIDOf{value: literal, shown: literal}
+		return nil
 	}
-	return v.FieldByName("ClientID").String(), nil
+	field := "auth." + member.name + ".clientIDRef"
+	value, failed := r.secretValue(ctx, s, *ref, field)
+	if failed != nil {
+		return failed
+	}
+	if !isGUID(value) {
+		return terminal(v1alpha1.ReasonInvalidClientID,
+			"Secret %q key %q (%s) does not hold an application (client) ID: it must be a GUID, 8-4-4-4-12 hexadecimal digits (the value is not shown: it comes from a Secret)",
+			ref.Name, ref.Key, field)
+	}
+	s.clientID = clientIDOf{value: value, shown: fmt.Sprintf("the client ID in Secret %q key %q", ref.Name, ref.Key), ref: ref}
+	return nil
 }
+
+// clientIDOf is the connection's client ID and how messages name it.
+type clientIDOf struct {
+	value string
+	// shown is the ID itself when the spec names it, else where it is read from.
+	shown string
+	// ref is the Secret key it is read from; nil for a literal.
+	ref *v1alpha1.SecretKeyRef
+}
+
+// guidPattern is the form of an application (client) ID, as the CRD checks a literal one.
+var guidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+func isGUID(s string) bool { return guidPattern.MatchString(s) }
 
 // secretValue reads one key of a Secret in the connection's namespace. Surrounding white
 // space is dropped: a value created with `kubectl create secret --from-file` often ends
 // in a newline that Entra ID would reject as a wrong secret.
-func (r *D365ConnectionReconciler) secretValue(ctx context.Context, conn *v1alpha1.D365Connection, ref v1alpha1.SecretKeyRef, field string) (string, *stepError) {
-	raw, serr := r.secretRaw(ctx, conn, ref, field)
+func (r *D365ConnectionReconciler) secretValue(ctx context.Context, s *reconcileState, ref v1alpha1.SecretKeyRef, field string) (string, *stepError) {
+	raw, serr := r.secretRaw(ctx, s, ref, field)
 	if serr != nil {
 		return "", serr
 	}
-	return strings.TrimSpace(raw), nil
+	value := strings.TrimSpace(raw)
+	s.rememberSecretValue(value, ref)
+	return value, nil
 }
 
 // optionalSecretValue is secretValue for an optional reference: "" when ref is nil.
-func (r *D365ConnectionReconciler) optionalSecretValue(ctx context.Context, conn *v1alpha1.D365Connection, ref *v1alpha1.SecretKeyRef, field string) (string, *stepError) {
+func (r *D365ConnectionReconciler) optionalSecretValue(ctx context.Context, s *reconcileState, ref *v1alpha1.SecretKeyRef, field string) (string, *stepError) {
 	if ref == nil {
 		return "", nil
 	}
-	return r.secretValue(ctx, conn, *ref, field)
+	return r.secretValue(ctx, s, *ref, field)
 }
 
 // secretRaw reads one key of a Secret in the connection's namespace as it is; a key that
 // is missing or holds only white space is an error naming the key.
-func (r *D365ConnectionReconciler) secretRaw(ctx context.Context, conn *v1alpha1.D365Connection, ref v1alpha1.SecretKeyRef, field string) (string, *stepError) {
-	data, serr := r.secretData(ctx, conn, ref.Name, field, fmt.Sprintf("with key %q", ref.Key))
+func (r *D365ConnectionReconciler) secretRaw(ctx context.Context, s *reconcileState, ref v1alpha1.SecretKeyRef, field string) (string, *stepError) {
+	data, serr := r.secretData(ctx, s, ref.Name, field, fmt.Sprintf("with key %q", ref.Key))
 	if serr != nil {
 		return "", serr
 	}
@@ -85,12 +117,14 @@ func (r *D365ConnectionReconciler) secretRaw(ctx context.Context, conn *v1alpha1
 		return "", terminal(v1alpha1.ReasonSecretKeyNotFound,
 			"Secret %q (%s) has no non-empty key %q: add the key or fix %s.key", ref.Name, field, ref.Key, field)
 	}
+	s.rememberSecretValue(value, ref)
 	return value, nil
 }
 
 // secretData reads a whole Secret of the connection's namespace; want says what the Secret
 // should hold, for the message when it does not exist.
-func (r *D365ConnectionReconciler) secretData(ctx context.Context, conn *v1alpha1.D365Connection, name, field, want string) (map[string][]byte, *stepError) {
+func (r *D365ConnectionReconciler) secretData(ctx context.Context, s *reconcileState, name, field, want string) (map[string][]byte, *stepError) {
+	conn := s.conn
 	data, err := r.secrets.get(ctx, types.NamespacedName{Namespace: conn.Namespace, Name: name})
 	if apierrors.IsNotFound(err) {
 		return nil, terminal(v1alpha1.ReasonSecretNotFound,

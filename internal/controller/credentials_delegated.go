@@ -19,16 +19,17 @@ import (
 // stored in the tokenCacheRef Secret after the user signed in. Each token request redeems
 // the cache's refresh token; the rotated cache is written back to the Secret (see
 // saveTokenCache). No password is ever stored.
-func (r *D365ConnectionReconciler) resolveDelegated(ctx context.Context, conn *v1alpha1.D365Connection, clientID string) (entra.Credential, *stepError) {
+func (r *D365ConnectionReconciler) resolveDelegated(ctx context.Context, s *reconcileState) (entra.Credential, *stepError) {
+	conn := s.conn
 	d := conn.Spec.Auth.Delegated
-	clientSecret, failed := r.optionalSecretValue(ctx, conn, d.ClientSecretRef, "auth.delegated.clientSecretRef")
+	clientSecret, failed := r.optionalSecretValue(ctx, s, d.ClientSecretRef, "auth.delegated.clientSecretRef")
 	if failed != nil {
 		return nil, failed
 	}
 	const field = "auth.delegated.tokenCacheRef"
 	name := d.TokenCacheRef.Name
-	login := loginCommand(conn, clientID)
-	data, failed := r.secretData(ctx, conn, name, field, "by signing in: "+login)
+	login := loginCommand(conn, s.clientID)
+	data, failed := r.secretData(ctx, s, name, field, "by signing in: "+login)
 	if failed != nil {
 		return nil, failed
 	}
@@ -84,19 +85,34 @@ func (r *D365ConnectionReconciler) saveTokenCache(key types.NamespacedName, load
 	}
 }
 
-// loginCommand is the command that (re)creates the connection's token cache Secret.
-func loginCommand(conn *v1alpha1.D365Connection, clientID string) string {
+// loginCommand is the command that (re)creates the connection's token cache Secret, each
+// argument shell-quoted (the values come from the spec). A client ID from a Secret is read
+// by the command itself, so that the message does not hold it.
+func loginCommand(conn *v1alpha1.D365Connection, clientID clientIDOf) string {
 	args := []string{"d365-operator", "login",
-		"--namespace", conn.Namespace,
-		"--secret", conn.Spec.Auth.Delegated.TokenCacheRef.Name,
-		"--environment-url", conn.Spec.EnvironmentURL,
-		"--client-id", clientID,
+		"--namespace", shellQuote(conn.Namespace),
+		"--secret", shellQuote(conn.Spec.Auth.Delegated.TokenCacheRef.Name),
+		"--environment-url", shellQuote(conn.Spec.EnvironmentURL),
+		"--client-id", shellQuote(clientID.value),
+	}
+	if clientID.ref != nil {
+		args[len(args)-1] = fmt.Sprintf(`"$(kubectl get secret %s -n %s -o jsonpath='{.data.%s}' | base64 -d)"`,
+			shellQuote(clientID.ref.Name), shellQuote(conn.Namespace), clientID.ref.Key)
 	}
 	if conn.Spec.TenantID != "" {
-		args = append(args, "--tenant", conn.Spec.TenantID)
+		args = append(args, "--tenant", shellQuote(conn.Spec.TenantID))
 	}
 	if conn.Spec.AuthorityHost != "" {
-		args = append(args, "--authority-host", conn.Spec.AuthorityHost)
+		args = append(args, "--authority-host", shellQuote(conn.Spec.AuthorityHost))
 	}
 	return fmt.Sprintf("`%s`", strings.Join(args, " "))
+}
+
+// shellQuote quotes s for a POSIX shell when it holds anything but letters, digits and
+// -_.:/@=, so that a suggested command can be pasted safely whatever the spec holds.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:/@=") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

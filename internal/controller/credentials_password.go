@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 
-	v1alpha1 "github.com/d365-operator/d365-operator/api/v1alpha1"
 	"github.com/d365-operator/d365-operator/internal/entra"
 )
 
@@ -16,20 +15,21 @@ import (
 //
 // The identity key hashes the user name, the password and the client secret, so changing
 // any of them in its Secret requests a token with the new values at once.
-func (r *D365ConnectionReconciler) resolveUsernamePassword(ctx context.Context, conn *v1alpha1.D365Connection, _ string) (entra.Credential, *stepError) {
+func (r *D365ConnectionReconciler) resolveUsernamePassword(ctx context.Context, s *reconcileState) (entra.Credential, *stepError) {
+	conn := s.conn
 	up := conn.Spec.Auth.UsernamePassword
-	username, failed := r.secretValue(ctx, conn, up.UsernameRef, "auth.usernamePassword.usernameRef")
+	username, failed := r.secretValue(ctx, s, up.UsernameRef, "auth.usernamePassword.usernameRef")
 	if failed != nil {
 		return nil, failed
 	}
-	password, failed := r.secretRaw(ctx, conn, up.PasswordRef, "auth.usernamePassword.passwordRef")
+	password, failed := r.secretRaw(ctx, s, up.PasswordRef, "auth.usernamePassword.passwordRef")
 	if failed != nil {
 		return nil, failed
 	}
 	// Only the line break a file-based Secret ends with is dropped: leading and trailing
 	// spaces may be part of a password.
 	password = strings.TrimRight(password, "\r\n")
-	clientSecret, failed := r.optionalSecretValue(ctx, conn, up.ClientSecretRef, "auth.usernamePassword.clientSecretRef")
+	clientSecret, failed := r.optionalSecretValue(ctx, s, up.ClientSecretRef, "auth.usernamePassword.clientSecretRef")
 	if failed != nil {
 		return nil, failed
 	}

@@ -43,7 +43,8 @@ const serviceAccountPrefix = "system:serviceaccount:"
 // may write connections in one namespace can never sign in as another namespace's workload.
 // The operator's own ServiceAccount is refused as well: it could otherwise be borrowed by a
 // connection created in the operator's namespace.
-func (r *D365ConnectionReconciler) resolveWorkloadIdentity(ctx context.Context, conn *v1alpha1.D365Connection, _ string) (entra.Credential, *stepError) {
+func (r *D365ConnectionReconciler) resolveWorkloadIdentity(ctx context.Context, s *reconcileState) (entra.Credential, *stepError) {
+	conn := s.conn
 	wi := conn.Spec.Auth.WorkloadIdentity
 	sa := types.NamespacedName{Namespace: conn.Namespace, Name: wi.ServiceAccountName}
 	if sa == r.OperatorServiceAccount {

@@ -227,6 +227,21 @@ func (h *harness) assertNoLeaks() {
 			if tok := string(s.Data[v1alpha1.SecretKeyAccessToken]); tok != "" && strings.Contains(all, tok[len(tok)-20:]) {
 				h.t.Errorf("an access token appears in logs, events or status")
 			}
+			h.assertSecretValuesHidden(s, all)
+		}
+	}
+}
+
+// assertSecretValuesHidden: no value of a Secret the test made (whatever *Ref field read
+// it) appears in what users see; the operator's output Secrets are what it shows anyway.
+func (h *harness) assertSecretValuesHidden(s corev1.Secret, all string) {
+	h.t.Helper()
+	if s.Namespace != h.ns || s.Labels[v1alpha1.LabelManagedBy] == v1alpha1.ManagedByValue {
+		return
+	}
+	for key, value := range s.Data {
+		if v := strings.TrimSpace(string(value)); len(v) >= minScrubbed && strings.Contains(all, v) {
+			h.t.Errorf("the value of Secret %s key %s appears in logs, events or status", s.Name, key)
 		}
 	}
 }

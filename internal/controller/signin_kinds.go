@@ -20,8 +20,8 @@ type signInKind struct {
 	// holds and useWhen are its row in docs/authentication.md: what the cluster keeps, and
 	// when to choose it.
 	holds, useWhen string
-	// resolve reads the kind's Secrets (clientID is already read) and builds its credential.
-	resolve func(r *D365ConnectionReconciler, ctx context.Context, conn *v1alpha1.D365Connection, clientID string) (entra.Credential, *stepError)
+	// resolve reads the kind's Secrets (s.clientID is already read) and builds its credential.
+	resolve func(r *D365ConnectionReconciler, ctx context.Context, s *reconcileState) (entra.Credential, *stepError)
 }
 
 // signInKinds is keyed by the member's JSON name in spec.auth.

@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -24,16 +25,20 @@ type reconcileState struct {
 	// target is the output Secret's name.
 	target string
 
-	env       environment.Environment // environment
-	cred      credential              // credentials
-	authority resolvedAuthority       // authority
-	identity  entra.Identity          // token: who signs in, and its fingerprint on the output Secret
-	idHash    string
-	existing  *corev1.Secret // token: the output Secret as found (nil when absent)
-	token     storedToken    // token: the token the output Secret must hold
-	plan      refreshPlan    // token: when that token is replaced
-	fresh     bool           // token: the token was acquired by this reconcile
-	healthAt  time.Time      // health: when the next health check is due (zero: none)
+	env      environment.Environment // environment
+	clientID clientIDOf              // credentials
+	cred     credential              // credentials
+	// secretValues are the values read from Secrets (credentials), each with the Secret key
+	// it came from: no message may carry one (see scrub).
+	secretValues map[string]v1alpha1.SecretKeyRef
+	authority    resolvedAuthority // authority
+	identity     entra.Identity    // token: who signs in, and its fingerprint on the output Secret
+	idHash       string
+	existing     *corev1.Secret // token: the output Secret as found (nil when absent)
+	token        storedToken    // token: the token the output Secret must hold
+	plan         refreshPlan    // token: when that token is replaced
+	fresh        bool           // token: the token was acquired by this reconcile
+	healthAt     time.Time      // health: when the next health check is due (zero: none)
 }
 
 // step is one stage of a reconcile. A failure lands on condition (Authenticated or Healthy)
@@ -66,7 +71,7 @@ func (r *D365ConnectionReconciler) runSteps(ctx context.Context, req reconcile.R
 		if failed == nil {
 			continue
 		}
-		failed = s.withTokenValidity(st.condition, failed)
+		failed = s.scrub(s.withTokenValidity(st.condition, failed))
 		mnow := metav1.NewTime(s.now)
 		setCondition(conn, mnow, st.condition, metav1.ConditionFalse, failed.Reason, failed.Message)
 		summarize(conn, mnow, failed, "")
@@ -77,6 +82,39 @@ func (r *D365ConnectionReconciler) runSteps(ctx context.Context, req reconcile.R
 	summarize(conn, metav1.NewTime(s.now), nil, fmt.Sprintf("Token in Secret %q is valid until %s; next refresh at %s",
 		s.target, s.token.ExpiresOn.UTC().Format(time.RFC3339), s.plan.At.UTC().Format(time.RFC3339)))
 	return reconcile.Result{RequeueAfter: nextWake(s.now, s.plan.At, s.healthAt)}, nil
+}
+
+// rememberSecretValue records a value read from a Secret, so that scrub can keep it out of
+// every message. Values shorter than minScrubbed are not recorded: replacing them would
+// mangle messages, and no message is built from such a value (client IDs are GUIDs).
+func (s *reconcileState) rememberSecretValue(value string, ref v1alpha1.SecretKeyRef) {
+	if len(value) < minScrubbed {
+		return
+	}
+	if s.secretValues == nil {
+		s.secretValues = map[string]v1alpha1.SecretKeyRef{}
+	}
+	s.secretValues[value] = ref
+}
+
+// minScrubbed is the shortest Secret value scrub replaces.
+const minScrubbed = 6
+
+// scrub replaces every value read from a Secret in a failure's message by where it came
+// from. Messages are built not to quote such values (see readClientID); this is the last
+// line of defence before the message reaches the status, an event or a log, since a
+// connection author may not be allowed to read the Secrets the connection names.
+func (s *reconcileState) scrub(failed *stepError) *stepError {
+	msg := failed.Message
+	for value, ref := range s.secretValues {
+		msg = strings.ReplaceAll(msg, value, fmt.Sprintf("[the value of Secret %q key %q]", ref.Name, ref.Key))
+	}
+	if msg == failed.Message {
+		return failed
+	}
+	scrubbed := *failed
+	scrubbed.Message = msg
+	return &scrubbed
 }
 
 // withTokenValidity adds to a sign-in failure that the token already in the output Secret

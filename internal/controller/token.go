@@ -19,6 +19,9 @@ import (
 func (r *D365ConnectionReconciler) ensureToken(ctx context.Context, s *reconcileState) *stepError {
 	conn := s.conn
 	s.identity = entra.Identity{Authority: s.authority.Authority, ClientID: s.cred.ClientID, Credential: s.cred.Credential}
+	if s.clientID.ref != nil {
+		s.identity.ClientIDShown = s.clientID.shown
+	}
 	s.idHash = identityHash(s.identity, s.authority.Resource, s.env.URL())
 	existing, stored, failed := r.readTarget(ctx, conn, s.target, s.idHash)
 	if failed != nil {

@@ -88,7 +88,7 @@ func adviceFor(e *Error, id Identity, tenant string) string {
 	case ClientSecretExpired:
 		return "Create a new client secret in the app registration (Certificates & secrets) and update the referenced Secret."
 	case ApplicationNotFound:
-		return fmt.Sprintf("Check the client ID %s and that tenant %s, in this cloud, is where the app is registered (or consented).", id.ClientID, tenant)
+		return fmt.Sprintf("Check %s and that tenant %s, in this cloud, is where the app is registered (or consented).", id.clientIDShown(), tenant)
 	case TenantNotFound:
 		return fmt.Sprintf("Check the tenant ID %s and that the authority host is the tenant's cloud (login.microsoftonline.com, login.microsoftonline.us, login.partner.microsoftonline.cn).", tenant)
 	case ResourceNotFound:

@@ -6,9 +6,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
-	"crypto/sha1" //nolint:gosec // Entra ID's portal shows certificates by their SHA-1 thumbprint
 	"crypto/x509"
-	"encoding/hex"
 	"encoding/pem"
 	"fmt"
 	"hash"
@@ -161,26 +159,22 @@ func (c *clientCertificate) secrets() []string {
 	return []string{strings.TrimSpace(string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: der})))}
 }
 
-// Thumbprint is the certificate's SHA-1 thumbprint in upper-case hex, as the app
-// registration's "Certificates & secrets" page lists it.
-func (c *clientCertificate) Thumbprint() string {
-	sum := sha1.Sum(c.certs[0].Raw) //nolint:gosec // a display thumbprint, not a security decision
-	return strings.ToUpper(hex.EncodeToString(sum[:]))
-}
 
 // explain turns the assertion refusals into CertificateRejected, naming the certificate.
 func (c *clientCertificate) explain(e *Error, id Identity) string {
 	switch e.AADSTS {
 	case 700027, 700021, 700023, 700024:
 		e.Kind = CertificateRejected
-		return fmt.Sprintf("Upload the certificate in tls.crt (thumbprint %s, subject %q, valid until %s) to app %s under Certificates & secrets, or put a certificate the app already has in the Secret.",
-			c.Thumbprint(), c.certs[0].Subject.String(), c.certs[0].NotAfter.UTC().Format("2006-01-02"), id.ClientID)
+		// The certificate's thumbprint, subject and dates are not quoted: they come from a
+		// Secret, which the connection's author may not be allowed to read.
+		return fmt.Sprintf("Upload the certificate in the Secret's tls.crt to the app with %s under Certificates & secrets, or put a certificate the app already has in the Secret.",
+			id.clientIDShown())
 	}
 	return ""
 }
 
 // String keeps the key out of logs and %v output.
-func (c *clientCertificate) String() string { return "ClientCertificate(" + c.Thumbprint() + ")" }
+func (c *clientCertificate) String() string { return "ClientCertificate(redacted)" }
 
 // GoString keeps the key out of %#v output.
 func (c *clientCertificate) GoString() string { return "entra." + c.String() }

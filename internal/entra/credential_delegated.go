@@ -99,7 +99,7 @@ func (d *delegated) acquire(ctx context.Context, c *msalClient, scopes []string)
 		return AuthResult{}, d.signInExpired(fmt.Sprintf("The sign-in in the token cache was made at %s, but the connection's authority is %s", d.account.environment, c.authorityHost))
 	}
 	if !d.parsed.hasRefreshToken(d.account, c.clientID) {
-		return AuthResult{}, d.signInExpired(fmt.Sprintf("The token cache holds no refresh token of %s for client ID %s (was the sign-in made with another --client-id?)", d.username(), c.clientID))
+		return AuthResult{}, d.signInExpired(fmt.Sprintf("The token cache holds no refresh token of %s for this connection's client ID (was the sign-in made with another --client-id?)", d.username()))
 	}
 	c.cache.load(d.doc)
 
@@ -157,9 +157,11 @@ func (d *delegated) advice() string {
 	return "Sign in again: " + d.opts.SignInAgain
 }
 
+// username names the signed-in user for messages by where the sign-in is kept, never by the
+// name in the cache: the cache is a Secret's content, which a message must not reveal.
 func (d *delegated) username() string {
-	if d.account.username != "" {
-		return d.account.username
+	if d.opts.Source != "" {
+		return "the user signed in to the token cache in " + d.opts.Source
 	}
 	return "the signed-in user"
 }

@@ -89,8 +89,8 @@ func (w *workloadIdentity) explain(e *Error, id Identity) string {
 		if issuer == "" {
 			issuer = "the cluster's service account issuer URL"
 		}
-		return fmt.Sprintf("Add a federated credential to app %s (Certificates & secrets, Federated credentials) with issuer %s, subject %s and audience %s; the cluster's OIDC discovery document (and its JWKS) must be reachable by Entra ID at that issuer URL.",
-			id.ClientID, issuer, w.subject, FederatedAudience)
+		return fmt.Sprintf("Add a federated credential to the app with %s (Certificates & secrets, Federated credentials) with issuer %s, subject %s and audience %s; the cluster's OIDC discovery document (and its JWKS) must be reachable by Entra ID at that issuer URL.",
+			id.clientIDShown(), issuer, w.subject, FederatedAudience)
 	}
 	return ""
 }

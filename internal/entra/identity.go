@@ -20,6 +20,17 @@ type Identity struct {
 	ClientID string
 	// Credential proves the identity; see ClientSecret.
 	Credential Credential
+	// ClientIDShown names the client ID in messages when it must not be quoted (it was read
+	// from a Secret), e.g. `the client ID in Secret "app" key "id"`; empty: the ID itself.
+	ClientIDShown string
+}
+
+// clientIDShown is how messages name the client ID.
+func (i Identity) clientIDShown() string {
+	if i.ClientIDShown != "" {
+		return i.ClientIDShown
+	}
+	return "the client ID " + i.ClientID
 }
 
 // keyVersion changes when the key's inputs change, so old annotations stop matching.
