@@ -159,7 +159,6 @@ func (c *clientCertificate) secrets() []string {
 	return []string{strings.TrimSpace(string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: der})))}
 }
 
-
 // explain turns the assertion refusals into CertificateRejected, naming the certificate.
 func (c *clientCertificate) explain(e *Error, id Identity) string {
 	switch e.AADSTS {
