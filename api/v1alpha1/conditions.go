@@ -48,6 +48,9 @@ const (
 	// ReasonServiceAccountNotFound: auth.workloadIdentity names a ServiceAccount that does not
 	// exist in the connection's namespace (the only namespace it may come from).
 	ReasonServiceAccountNotFound = "ServiceAccountNotFound"
+	// ReasonServiceAccountNotConsenting: the ServiceAccount auth.workloadIdentity names lacks
+	// the annotation azure.workload.identity/client-id naming the connection's client ID.
+	ReasonServiceAccountNotConsenting = "ServiceAccountNotConsenting"
 	// ReasonServiceAccountNotAllowed: auth.workloadIdentity names the operator's own
 	// ServiceAccount, which no connection may sign in as.
 	ReasonServiceAccountNotAllowed = "ServiceAccountNotAllowed"

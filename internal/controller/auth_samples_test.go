@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
@@ -32,7 +33,8 @@ func TestSamplesSignInAgainstTheDemoWorld(t *testing.T) {
 		},
 		"workloadidentity": func(c *v1alpha1.D365Connection) {
 			wi := c.Spec.Auth.WorkloadIdentity
-			a.serviceAccount(a.ns, wi.ServiceAccountName)
+			a.create(&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: a.ns, Name: wi.ServiceAccountName,
+				Annotations: map[string]string{AnnotationWorkloadClientID: wi.ClientID}}})
 			issuer, jwks := clusterIssuer(t)
 			a.sim.SetFederatedCredentials(simulator.DemoTenantID, wi.ClientID, simulator.FederatedCredential{
 				Issuer: issuer, Subject: "system:serviceaccount:" + a.ns + ":" + wi.ServiceAccountName, JWKS: jwks})

@@ -53,8 +53,11 @@ func (a *authHarness) trustServiceAccount(ns, name string) {
 		Issuer: issuer, Subject: "system:serviceaccount:" + ns + ":" + name, JWKS: jwks})
 }
 
+// serviceAccount creates a ServiceAccount that consents to sign-ins as the workload
+// identity app (azure.workload.identity/client-id).
 func (a *authHarness) serviceAccount(ns, name string) {
-	a.create(&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}})
+	a.create(&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name,
+		Annotations: map[string]string{AnnotationWorkloadClientID: wiClientID}}})
 }
 
 func workloadAuth(serviceAccount string) v1alpha1.AuthSpec {
@@ -102,10 +105,10 @@ func TestWorkloadIdentityNeverBorrowsAnotherNamespacesServiceAccount(t *testing.
 	if n := a.requests(wiClientID, ""); n != 0 {
 		t.Errorf("%d token requests reached Entra ID, want none", n)
 	}
-	// Nothing but creating the ServiceAccount fixes it, and nothing tells the operator when
-	// that happens: the failure is retried, not Stalled.
-	if conditionTrue(a.get("sales"), v1alpha1.ConditionStalled) {
-		t.Error("a missing ServiceAccount is Stalled; it must be retried")
+	// Only creating the ServiceAccount fixes it, and the ServiceAccount watch says when: the
+	// connection is Stalled until then, not retried in a loop.
+	if !conditionTrue(a.get("sales"), v1alpha1.ConditionStalled) {
+		t.Error("a missing ServiceAccount is not Stalled")
 	}
 
 	// Once the namespace has its own ServiceAccount and the app trusts it, the retry works.
@@ -158,4 +161,68 @@ func TestWorkloadIdentityWithoutAFederatedCredentialSaysWhichOneToAdd(t *testing
 	if !conditionTrue(a.get("sales"), v1alpha1.ConditionStalled) {
 		t.Error("a missing federated credential is not Stalled")
 	}
+}
+
+// A ServiceAccount lends itself only to the app its azure.workload.identity/client-id
+// annotation names: without it, no ServiceAccount token is minted and no token requested.
+func TestWorkloadIdentityNeedsTheServiceAccountsConsent(t *testing.T) {
+	a := newAuthHarness(t)
+	a.create(&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: a.ns, Name: "d365"}})
+	a.trustServiceAccount(a.ns, "d365")
+	a.connectionWith("sales", envURL, workloadAuth("d365"))
+
+	a.reconcile("sales")
+	a.expectFailure("sales", v1alpha1.ReasonServiceAccountNotConsenting, AnnotationWorkloadClientID+"="+wiClientID,
+		"kubectl annotate serviceaccount d365 -n "+a.ns)
+	if n := a.requests(wiClientID, ""); n != 0 {
+		t.Errorf("%d token requests without the ServiceAccount's consent", n)
+	}
+	if !conditionTrue(a.get("sales"), v1alpha1.ConditionStalled) {
+		t.Error("a ServiceAccount without consent is not Stalled")
+	}
+
+	sa := &corev1.ServiceAccount{}
+	if err := env.Client.Get(a.ctx, types.NamespacedName{Namespace: a.ns, Name: "d365"}, sa); err != nil {
+		t.Fatal(err)
+	}
+	sa.Annotations = map[string]string{AnnotationWorkloadClientID: "00000000-0000-0000-0000-000000000001"}
+	if err := env.Client.Update(a.ctx, sa); err != nil {
+		t.Fatal(err)
+	}
+	a.reconcile("sales")
+	a.expectFailure("sales", v1alpha1.ReasonServiceAccountNotConsenting)
+
+	sa.Annotations = map[string]string{AnnotationWorkloadClientID: wiClientID}
+	if err := env.Client.Update(a.ctx, sa); err != nil {
+		t.Fatal(err)
+	}
+	a.reconcile("sales")
+	a.expectReady("sales")
+}
+
+// Annotating the ServiceAccount reaches the connection through the ServiceAccount watch:
+// nothing polls, and nothing needs to touch the connection.
+func TestServiceAccountConsentIsNoticedAtOnce(t *testing.T) {
+	a := newAuthHarness(t)
+	a.startManager()
+	a.trustServiceAccount(a.ns, "d365")
+	a.connectionWith("sales", envURL, workloadAuth("d365"))
+	a.eventually("ServiceAccountNotFound", func() bool {
+		return a.condition("sales", v1alpha1.ConditionReady).Reason == v1alpha1.ReasonServiceAccountNotFound
+	})
+	a.create(&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: a.ns, Name: "d365"}})
+	a.eventually("ServiceAccountNotConsenting", func() bool {
+		return a.condition("sales", v1alpha1.ConditionReady).Reason == v1alpha1.ReasonServiceAccountNotConsenting
+	})
+	sa := &corev1.ServiceAccount{}
+	if err := env.Client.Get(a.ctx, types.NamespacedName{Namespace: a.ns, Name: "d365"}, sa); err != nil {
+		t.Fatal(err)
+	}
+	sa.Annotations = map[string]string{AnnotationWorkloadClientID: wiClientID}
+	if err := env.Client.Update(a.ctx, sa); err != nil {
+		t.Fatal(err)
+	}
+	a.eventually("Ready after the annotation", func() bool {
+		return a.condition("sales", v1alpha1.ConditionReady).Status == metav1.ConditionTrue
+	})
 }

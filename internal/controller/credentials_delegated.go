@@ -93,11 +93,7 @@ func loginCommand(conn *v1alpha1.D365Connection, clientID clientIDOf) string {
 		"--namespace", shellQuote(conn.Namespace),
 		"--secret", shellQuote(conn.Spec.Auth.Delegated.TokenCacheRef.Name),
 		"--environment-url", shellQuote(conn.Spec.EnvironmentURL),
-		"--client-id", shellQuote(clientID.value),
-	}
-	if clientID.ref != nil {
-		args[len(args)-1] = fmt.Sprintf(`"$(kubectl get secret %s -n %s -o jsonpath='{.data.%s}' | base64 -d)"`,
-			shellQuote(clientID.ref.Name), shellQuote(conn.Namespace), clientID.ref.Key)
+		"--client-id", clientIDArgument(conn, clientID),
 	}
 	if conn.Spec.TenantID != "" {
 		args = append(args, "--tenant", shellQuote(conn.Spec.TenantID))

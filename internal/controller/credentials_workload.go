@@ -51,6 +51,9 @@ func (r *D365ConnectionReconciler) resolveWorkloadIdentity(ctx context.Context, 
 		return nil, terminal(v1alpha1.ReasonServiceAccountNotAllowed,
 			"ServiceAccount %q is the operator's own; a connection may not sign in as it: create a ServiceAccount for this connection and name it in auth.workloadIdentity.serviceAccountName", sa.Name)
 	}
+	if failed := r.checkServiceAccountConsent(ctx, s, sa); failed != nil {
+		return nil, failed
+	}
 	subject := serviceAccountPrefix + sa.Namespace + ":" + sa.Name
 	mint := func(ctx context.Context) (string, error) { return r.mintServiceAccountToken(ctx, sa) }
 	return entra.WorkloadIdentity(subject, mint), nil

@@ -56,14 +56,23 @@ func (r *D365ConnectionReconciler) SetupWithManager(mgr ctrl.Manager, secretMeta
 		func(o client.Object) []string { return referencedSecrets(o.(*v1alpha1.D365Connection)) }); err != nil {
 		return err
 	}
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.D365Connection{}, serviceAccountIndex,
+		func(o client.Object) []string { return workloadServiceAccount(o.(*v1alpha1.D365Connection)) }); err != nil {
+		return err
+	}
 	secretMeta := &metav1.PartialObjectMetadata{}
 	secretMeta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	saMeta := &metav1.PartialObjectMetadata{}
+	saMeta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ServiceAccount"))
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.D365Connection{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Owns(&corev1.Secret{}, builder.WithPredicates(notOurWrite())).
 		WatchesRawSource(source.Kind(secretMetadata, secretMeta,
 			handler.TypedEnqueueRequestsFromMapFunc(r.connectionsReferencing),
+			predicate.TypedResourceVersionChangedPredicate[*metav1.PartialObjectMetadata]{})).
+		WatchesRawSource(source.Kind(secretMetadata, saMeta,
+			handler.TypedEnqueueRequestsFromMapFunc(r.connectionsSigningInAs),
 			predicate.TypedResourceVersionChangedPredicate[*metav1.PartialObjectMetadata]{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(concurrency, 1), RateLimiter: r.retries}).
 		Named("d365connection").
@@ -73,8 +82,30 @@ func (r *D365ConnectionReconciler) SetupWithManager(mgr ctrl.Manager, secretMeta
 // connectionsReferencing maps a Secret to the connections in its namespace that read it.
 func (r *D365ConnectionReconciler) connectionsReferencing(ctx context.Context, secret *metav1.PartialObjectMetadata) []reconcile.Request {
 	r.secrets.forget(types.NamespacedName{Namespace: secret.Namespace, Name: secret.Name})
+	return r.connectionsIndexed(ctx, secret.Namespace, referencedSecretsIndex, secret.Name)
+}
+
+// serviceAccountIndex indexes workload identity connections by their ServiceAccount's name.
+const serviceAccountIndex = "spec.auth.workloadIdentity.serviceAccountName"
+
+// workloadServiceAccount is the ServiceAccount a connection signs in as, if any.
+func workloadServiceAccount(conn *v1alpha1.D365Connection) []string {
+	if wi := conn.Spec.Auth.WorkloadIdentity; wi != nil {
+		return []string{wi.ServiceAccountName}
+	}
+	return nil
+}
+
+// connectionsSigningInAs maps a ServiceAccount (created, annotated, deleted) to the
+// connections of its namespace that sign in as it: its consent is checked at once.
+func (r *D365ConnectionReconciler) connectionsSigningInAs(ctx context.Context, sa *metav1.PartialObjectMetadata) []reconcile.Request {
+	return r.connectionsIndexed(ctx, sa.Namespace, serviceAccountIndex, sa.Name)
+}
+
+// connectionsIndexed lists the connections of a namespace whose index holds value.
+func (r *D365ConnectionReconciler) connectionsIndexed(ctx context.Context, namespace, index, value string) []reconcile.Request {
 	var list v1alpha1.D365ConnectionList
-	if err := r.Client.List(ctx, &list, client.InNamespace(secret.Namespace), client.MatchingFields{referencedSecretsIndex: secret.Name}); err != nil {
+	if err := r.Client.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{index: value}); err != nil {
 		return nil
 	}
 	requests := make([]reconcile.Request, 0, len(list.Items))
