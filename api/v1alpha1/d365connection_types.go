@@ -14,6 +14,8 @@ type D365ConnectionSpec struct {
 	// +kubebuilder:validation:XValidation:rule="self.startsWith('https://')",message="environmentURL must start with https:// (tokens are only sent over TLS)"
 	// +kubebuilder:validation:XValidation:rule="!self.contains('?') && !self.contains('#')",message="environmentURL must not have a query (?) or fragment (#): use the environment root, e.g. https://contoso.crm.dynamics.com"
 	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getHostname() != '' && url(self).getEscapedPath() in ['', '/']",message="environmentURL must be the environment root with no path, e.g. https://contoso.crm.dynamics.com"
+	// +kubebuilder:validation:XValidation:rule="!self.contains('@')",message="environmentURL must not carry user information (user@): credentials never travel in the URL"
+	// +kubebuilder:validation:XValidation:rule="!isURL(self) || url(self).getPort() == ''",message="environmentURL must not name a port: Dataverse serves the Web API on 443"
 	EnvironmentURL string `json:"environmentURL"`
 
 	// TenantID is the Entra ID tenant (GUID or verified domain). Empty: discovered from the
@@ -236,6 +238,7 @@ type Identity struct {
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 
 // D365Connection keeps a fresh Entra ID access token for a Dataverse environment in a Secret.
+// +kubebuilder:validation:XValidation:rule="(has(self.spec.target) && has(self.spec.target.name)) || size(self.metadata.name) <= 247",message="metadata.name is too long for the default output Secret name <name>-token (at most 253 characters): shorten it or set spec.target.name"
 type D365Connection struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`

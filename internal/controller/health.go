@@ -50,7 +50,7 @@ func (r *D365ConnectionReconciler) checkHealth(ctx context.Context, s *reconcile
 		return failed
 	}
 	recordHealthy(s, who)
-	s.healthAt = s.now.Add(interval)
+	s.healthAt = s.now.Add(jitteredInterval(interval, jitterFor(string(conn.UID))))
 	return nil
 }
 

@@ -61,19 +61,42 @@ func jitterFor(uid string) float64 {
 
 // retryDelay is the wait before retrying a transient failure: exponential from 5s,
 // capped at a quarter of the remaining validity of the token in use (so several attempts
-// happen before it expires), between 30s and 5m; a server's Retry-After always wins
-// over a shorter delay.
-func retryDelay(attempt int, retryAfter, remaining time.Duration) time.Duration {
+// happen before it expires), between 30s and 5m, then stretched by up to a fifth by jitter
+// in [0,1), so that connections that failed together do not retry together. A server's
+// Retry-After wins over a shorter delay, but never by more than a third of the remaining
+// validity: at least two attempts still happen before the token in use expires.
+func retryDelay(attempt int, retryAfter, remaining time.Duration, jitter float64) time.Duration {
 	const base, floor, ceiling = 5 * time.Second, 30 * time.Second, 5 * time.Minute
 	limit := ceiling
 	if remaining > 0 {
 		limit = min(max(remaining/4, floor), ceiling)
+		retryAfter = min(retryAfter, remaining/3)
 	}
 	d := limit
 	if attempt < 10 {
 		d = min(base<<attempt, limit)
 	}
+	d += time.Duration(jitter * float64(d) / maxJitterShare)
 	return max(d, retryAfter)
+}
+
+// terminalRetryDelay is when a failure that only a user's change can fix (a rejected
+// secret, a missing Secret) is tried again while the token in use is still valid: a
+// transient refusal that looks terminal must not let a working connection's token run out
+// silently. Half the remaining validity, at most an hour, made earlier by up to a fifth by
+// jitter; zero (wait for a change) when no valid token is held.
+func terminalRetryDelay(remaining time.Duration, jitter float64) time.Duration {
+	if remaining <= time.Minute {
+		return 0
+	}
+	d := min(remaining/2, time.Hour)
+	return d - time.Duration(jitter*float64(d)/maxJitterShare)
+}
+
+// jitteredInterval makes a periodic wait (the health check) earlier by up to a tenth, so
+// that checks of connections created together spread out.
+func jitteredInterval(interval time.Duration, jitter float64) time.Duration {
+	return interval - time.Duration(jitter*float64(interval)/(2*maxJitterShare))
 }
 
 // nextWake is the earliest of the given times that is not zero, relative to now, at least

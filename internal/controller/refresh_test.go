@@ -71,11 +71,41 @@ func TestRetryDelay(t *testing.T) {
 		{"the cap never drops below 30 seconds", 8, 0, time.Minute, 30 * time.Second},
 		{"Retry-After wins over a shorter backoff", 0, 7 * time.Second, time.Hour, 7 * time.Second},
 		{"without a token the cap is 5 minutes", 20, 0, 0, 5 * time.Minute},
+		{"Retry-After is capped at a third of the remaining validity", 0, 2 * time.Hour, 30 * time.Minute, 10 * time.Minute},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if got := retryDelay(c.attempt, c.retryAfter, c.remaining); got != c.want {
+			if got := retryDelay(c.attempt, c.retryAfter, c.remaining, 0); got != c.want {
 				t.Errorf("retryDelay = %v, want %v", got, c.want)
+			}
+		})
+	}
+}
+
+func TestRetriesAndChecksAreJittered(t *testing.T) {
+	if a, b := retryDelay(3, 0, time.Hour, 0), retryDelay(3, 0, time.Hour, 0.99); b <= a || b > a+a/maxJitterShare {
+		t.Errorf("jittered backoff %v, unjittered %v: want later by up to a fifth", b, a)
+	}
+	if a, b := jitteredInterval(5*time.Minute, 0), jitteredInterval(5*time.Minute, 0.99); a != 5*time.Minute || b >= a || b < a-a/10 {
+		t.Errorf("health interval %v and %v, want the interval and up to a tenth earlier", a, b)
+	}
+}
+
+func TestTerminalFailuresAreRetriedBeforeTheHeldTokenExpires(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		remaining time.Duration
+		jitter    float64
+		want      time.Duration
+	}{
+		{"half the remaining validity", 40 * time.Minute, 0, 20 * time.Minute},
+		{"at most an hour", 10 * time.Hour, 0, time.Hour},
+		{"earlier by up to a fifth with jitter", 40 * time.Minute, 0.5, 18 * time.Minute},
+		{"no valid token: wait for a change", 0, 0, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := terminalRetryDelay(c.remaining, c.jitter); got != c.want {
+				t.Errorf("terminalRetryDelay = %v, want %v", got, c.want)
 			}
 		})
 	}

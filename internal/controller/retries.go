@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"strconv"
 	"sync"
 	"time"
 
@@ -66,11 +67,11 @@ func (p *retryPlanner) plan(req reconcile.Request, wait time.Duration) {
 }
 
 // planBackoff plans the retry of a transient sign-in failure (see retryDelay) and counts it.
-func (p *retryPlanner) planBackoff(req reconcile.Request, retryAfter, remaining time.Duration) {
+func (p *retryPlanner) planBackoff(req reconcile.Request, retryAfter, remaining time.Duration, uid string) {
 	p.mu.Lock()
 	n := p.attempts[req]
 	p.attempts[req] = n + 1
-	p.planned[req] = retryDelay(n, retryAfter, remaining)
+	p.planned[req] = retryDelay(n, retryAfter, remaining, jitterFor(uid+"/"+strconv.Itoa(n)))
 	p.mu.Unlock()
 }
 

@@ -129,7 +129,8 @@ func (s *reconcileState) withTokenValidity(condition string, failed *stepError) 
 }
 
 // retryAfterFailure returns a failed step as an error for controller-runtime's metrics and
-// plans its retry: a terminal sign-in failure waits for a change (the watches); a transient
+// plans its retry: a terminal sign-in failure waits for a change (the watches), or, while a
+// valid token is held, is tried again before it expires (terminalRetryDelay); a transient
 // one backs off, honouring Retry-After, within the held token's validity; a failed health
 // check comes back when the token or the next check is due.
 func (r *D365ConnectionReconciler) retryAfterFailure(req reconcile.Request, s *reconcileState, condition string, failed *stepError) (reconcile.Result, error) {
@@ -138,10 +139,16 @@ func (r *D365ConnectionReconciler) retryAfterFailure(req reconcile.Request, s *r
 		r.retries.plan(req, nextWake(s.now, s.plan.At, s.healthAt))
 		return reconcile.Result{}, failed
 	}
+	remaining := s.token.ExpiresOn.Sub(s.now)
 	if failed.Terminal {
 		r.retries.reset(req)
+		if wait := terminalRetryDelay(remaining, jitterFor(string(s.conn.UID))); wait > 0 {
+			// Still Stalled, but tried again before the held token runs out.
+			r.retries.plan(req, wait)
+			return reconcile.Result{}, failed
+		}
 		return reconcile.Result{}, reconcile.TerminalError(failed)
 	}
-	r.retries.planBackoff(req, failed.RetryAfter, s.token.ExpiresOn.Sub(s.now))
+	r.retries.planBackoff(req, failed.RetryAfter, remaining, string(s.conn.UID))
 	return reconcile.Result{}, failed
 }

@@ -58,6 +58,11 @@ func (r *D365ConnectionReconciler) ensureToken(ctx context.Context, s *reconcile
 		recordAcquisition(failed)
 		return failed
 	}
+	if tok.Lifetime() <= 0 {
+		// Replacing it at once would loop: back off as for any transient failure.
+		return &stepError{Reason: v1alpha1.ReasonTokenRequestFailed,
+			Message: "Entra ID issued a token without a lifetime (expires_in 0 or less); it is not used, and requested again with backoff"}
+	}
 	s.token = storedToken{IssuedAt: tok.IssuedAt, ExpiresOn: tok.ExpiresOn, AccessToken: tok.AccessToken}
 	s.plan = planRefresh(tok.IssuedAt, tok.ExpiresOn, refreshBefore, jitter)
 	// A token the Secret already holds (a Replace template keeps no access_token key to
@@ -74,10 +79,16 @@ func refreshBeforeOf(conn *v1alpha1.D365Connection) time.Duration {
 	return conn.Spec.RefreshBefore.Duration
 }
 
+// maxRequestedAt is the longest requested-at value honoured: it is echoed in the status.
+const maxRequestedAt = 64
+
 // refreshRequested returns the requested-at annotation and whether it asks for a refresh
-// not handled yet.
+// not handled yet. A value longer than maxRequestedAt is ignored (recordToken says so).
 func refreshRequested(conn *v1alpha1.D365Connection) (string, bool) {
 	requested := conn.Annotations[v1alpha1.AnnotationRequestedAt]
+	if len(requested) > maxRequestedAt {
+		return "", false
+	}
 	return requested, requested != "" && requested != conn.Status.LastHandledRequestedAt
 }
 
@@ -95,6 +106,9 @@ func recordToken(s *reconcileState) {
 	if s.plan.RefreshBeforeIgnored {
 		message += fmt.Sprintf("; spec.refreshBefore (%s) does not fit in the token's lifetime (%s), so it is refreshed at half its lifetime instead",
 			refreshBeforeOf(s.conn), s.token.ExpiresOn.Sub(s.token.IssuedAt))
+	}
+	if len(s.conn.Annotations[v1alpha1.AnnotationRequestedAt]) > maxRequestedAt {
+		message += fmt.Sprintf("; the %s annotation is longer than %d characters and is ignored", v1alpha1.AnnotationRequestedAt, maxRequestedAt)
 	}
 	setCondition(s.conn, metav1.NewTime(s.now), v1alpha1.ConditionAuthenticated, metav1.ConditionTrue, v1alpha1.ReasonTokenIssued, message)
 }
