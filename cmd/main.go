@@ -179,6 +179,9 @@ func setupControllers(mgr ctrl.Manager, namespaces map[string]cache.Config, conc
 	deps.Scheme = mgr.GetScheme()
 	deps.Recorder = mgr.GetEventRecorder("d365-operator")
 	deps.OperatorServiceAccount = self
+	if deps.IdentityHashKey, err = identityHashKey(mgr, self); err != nil {
+		return err
+	}
 	if err := controller.New(deps).SetupWithManager(mgr, secretMetadata, concurrency); err != nil {
 		return fmt.Errorf("setting up the controller: %w", err)
 	}
@@ -191,6 +194,19 @@ func operatorServiceAccount(c client.Client) (types.NamespacedName, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	return controller.OperatorServiceAccount(ctx, c)
+}
+
+// identityHashKey reads (or creates, on first start) the key of the identity hash on output
+// Secrets in the operator's own namespace. Run as another kind of user (a developer's
+// kubeconfig) there is no namespace of its own: a random key then lasts for this process.
+func identityHashKey(mgr ctrl.Manager, self types.NamespacedName) ([]byte, error) {
+	if self.Namespace == "" {
+		setupLog.Info("Not running as a ServiceAccount: the identity hash key lasts for this process only, and output Secrets get new tokens after a restart")
+		return nil, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return controller.EnsureIdentityHashKey(ctx, mgr.GetAPIReader(), mgr.GetClient(), self.Namespace)
 }
 
 // addProbes serves /healthz and /readyz on --health-probe-bind-address.

@@ -59,6 +59,9 @@ type Dependencies struct {
 	// OperatorServiceAccount is the ServiceAccount the operator runs as (zero when it runs as
 	// another kind of user); auth.workloadIdentity refuses to sign in as it.
 	OperatorServiceAccount types.NamespacedName
+	// IdentityHashKey keys the identity hash on output Secrets (EnsureIdentityHashKey); nil
+	// means a random key for this process only.
+	IdentityHashKey []byte
 }
 
 // D365ConnectionReconciler reconciles a D365Connection object.
@@ -76,6 +79,9 @@ type D365ConnectionReconciler struct {
 func New(d Dependencies) *D365ConnectionReconciler {
 	if d.Clock == nil {
 		d.Clock = clock.RealClock{}
+	}
+	if len(d.IdentityHashKey) == 0 {
+		d.IdentityHashKey = randomIdentityHashKey()
 	}
 	return &D365ConnectionReconciler{
 		Dependencies: d,

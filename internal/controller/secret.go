@@ -16,7 +16,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1alpha1 "github.com/d365-operator/d365-operator/api/v1alpha1"
-	"github.com/d365-operator/d365-operator/internal/entra"
 )
 
 // storedToken is the token an output Secret holds, when it was issued for the connection's
@@ -34,14 +33,6 @@ func targetName(conn *v1alpha1.D365Connection) string {
 	return conn.Name + "-token"
 }
 
-// identityHash fingerprints who a token was issued to and for what. Stored on the output
-// Secret, it lets a restarted operator reuse a still-valid token instead of minting a new
-// one, and makes a rotated credential or a changed environment mint a new one. It is a
-// hash of hashes: no credential can be recovered from it.
-func identityHash(id entra.Identity, resource, envURL string) string {
-	sum := sha256.Sum256([]byte(id.Key() + "\n" + resource + "\n" + envURL))
-	return hex.EncodeToString(sum[:16])
-}
 
 // readTarget returns the output Secret (nil when absent) and the token in it, if that
 // token was issued for idHash. Only Secrets labelled as ours are in the cache; one of the

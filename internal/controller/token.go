@@ -22,7 +22,7 @@ func (r *D365ConnectionReconciler) ensureToken(ctx context.Context, s *reconcile
 	if s.clientID.ref != nil {
 		s.identity.ClientIDShown = s.clientID.shown
 	}
-	s.idHash = identityHash(s.identity, s.authority.Resource, s.env.URL())
+	s.idHash = identityHash(r.IdentityHashKey, s.identity, s.authority.Resource, s.env.URL())
 	existing, stored, failed := r.readTarget(ctx, conn, s.target, s.idHash)
 	if failed != nil {
 		return failed
