@@ -33,7 +33,6 @@ func targetName(conn *v1alpha1.D365Connection) string {
 	return conn.Name + "-token"
 }
 
-
 // readTarget returns the output Secret (nil when absent) and the token in it, if that
 // token was issued for idHash. Only Secrets labelled as ours are in the cache; one of the
 // same name that is not ours surfaces when creating it (see adoptSecret).
