@@ -201,7 +201,8 @@ func operatorServiceAccount(c client.Client) (types.NamespacedName, error) {
 // kubeconfig) there is no namespace of its own: a random key then lasts for this process.
 func identityHashKey(mgr ctrl.Manager, self types.NamespacedName) ([]byte, error) {
 	if self.Namespace == "" {
-		setupLog.Info("Not running as a ServiceAccount: the identity hash key lasts for this process only, and output Secrets get new tokens after a restart")
+		setupLog.Info("Not running as a ServiceAccount: the identity hash key lasts for this process only, " +
+			"and output Secrets get new tokens after a restart")
 		return nil, nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

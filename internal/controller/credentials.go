@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1alpha1 "github.com/d365-operator/d365-operator/api/v1alpha1"
 	"github.com/d365-operator/d365-operator/internal/entra"
@@ -108,7 +110,7 @@ func (r *D365ConnectionReconciler) optionalSecretValue(ctx context.Context, s *r
 // secretRaw reads one key of a Secret in the connection's namespace as it is; a key that
 // is missing or holds only white space is an error naming the key.
 func (r *D365ConnectionReconciler) secretRaw(ctx context.Context, s *reconcileState, ref v1alpha1.SecretKeyRef, field string) (string, *stepError) {
-	data, serr := r.secretData(ctx, s, ref.Name, field, fmt.Sprintf("with key %q", ref.Key))
+	data, serr := r.secretData(ctx, s, ref.Name, []string{ref.Key}, field, fmt.Sprintf("with key %q", ref.Key))
 	if serr != nil {
 		return "", serr
 	}
@@ -121,11 +123,12 @@ func (r *D365ConnectionReconciler) secretRaw(ctx context.Context, s *reconcileSt
 	return value, nil
 }
 
-// secretData reads a whole Secret of the connection's namespace; want says what the Secret
-// should hold, for the message when it does not exist.
-func (r *D365ConnectionReconciler) secretData(ctx context.Context, s *reconcileState, name, field, want string) (map[string][]byte, *stepError) {
+// secretData reads the given keys of a Secret of the connection's namespace; want says what
+// the Secret should hold, for the message when it does not exist.
+func (r *D365ConnectionReconciler) secretData(ctx context.Context, s *reconcileState, name string, keys []string, field, want string) (map[string][]byte, *stepError) {
 	conn := s.conn
-	data, err := r.secrets.get(ctx, types.NamespacedName{Namespace: conn.Namespace, Name: name})
+	key := types.NamespacedName{Namespace: conn.Namespace, Name: name}
+	data, err := r.secrets.get(ctx, key, keys, func(asked []string) []string { return r.keysReferenced(ctx, key, asked) })
 	if apierrors.IsNotFound(err) {
 		return nil, terminal(v1alpha1.ReasonSecretNotFound,
 			"Secret %q (%s) not found in namespace %q: create it %s", name, field, conn.Namespace, want)
@@ -134,4 +137,30 @@ func (r *D365ConnectionReconciler) secretData(ctx context.Context, s *reconcileS
 		return nil, &stepError{Reason: v1alpha1.ReasonSecretNotFound, Message: "Reading Secret " + name + " (" + field + "): " + err.Error()}
 	}
 	return data, nil
+}
+
+// keysReferenced is what is kept in memory of a Secret's data: the keys asked for and those
+// any connection of its namespace references; nil (all of it) when one references the
+// whole Secret (a certificate, a token cache).
+func (r *D365ConnectionReconciler) keysReferenced(ctx context.Context, secret types.NamespacedName, asked []string) []string {
+	var list v1alpha1.D365ConnectionList
+	if err := r.Client.List(ctx, &list, client.InNamespace(secret.Namespace), client.MatchingFields{referencedSecretsIndex: secret.Name}); err != nil {
+		return asked
+	}
+	keys, whole := slices.Clone(asked), len(asked) == 0
+	for _, c := range list.Items {
+		visitSecretRefs(reflect.ValueOf(c.Spec.Auth), func(name, key string) {
+			switch {
+			case name != secret.Name:
+			case key == "":
+				whole = true
+			default:
+				keys = append(keys, key)
+			}
+		})
+	}
+	if whole {
+		return nil
+	}
+	return keys
 }

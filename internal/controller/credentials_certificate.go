@@ -23,7 +23,7 @@ func (r *D365ConnectionReconciler) resolveClientCertificate(ctx context.Context,
 	cc := conn.Spec.Auth.ClientCertificate
 	const field = "auth.clientCertificate.certificateRef"
 	name := cc.CertificateRef.Name
-	data, failed := r.secretData(ctx, s, name, field, "as a kubernetes.io/tls Secret with tls.crt and tls.key (e.g. a cert-manager Certificate's secretName)")
+	data, failed := r.secretData(ctx, s, name, []string{corev1.TLSCertKey, corev1.TLSPrivateKeyKey}, field, "as a kubernetes.io/tls Secret with tls.crt and tls.key (e.g. a cert-manager Certificate's secretName)")
 	if failed != nil {
 		return nil, failed
 	}

@@ -29,7 +29,7 @@ func (r *D365ConnectionReconciler) resolveDelegated(ctx context.Context, s *reco
 	const field = "auth.delegated.tokenCacheRef"
 	name := d.TokenCacheRef.Name
 	login := loginCommand(conn, s.clientID)
-	data, failed := r.secretData(ctx, s, name, field, "by signing in: "+login)
+	data, failed := r.secretData(ctx, s, name, []string{v1alpha1.TokenCacheKey}, field, "by signing in: "+login)
 	if failed != nil {
 		return nil, failed
 	}

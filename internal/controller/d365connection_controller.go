@@ -28,6 +28,8 @@ import (
 // enough to reuse.
 type TokenProvider interface {
 	Acquire(ctx context.Context, id entra.Identity, resource string, accept func(entra.Token) bool) (entra.Token, error)
+	// Forget drops what the provider holds for an identity whose credential was rejected.
+	Forget(id entra.Identity)
 }
 
 // Environment talks to Dataverse (dataverse.Client).
@@ -107,7 +109,7 @@ func (r *D365ConnectionReconciler) Reconcile(ctx context.Context, req reconcile.
 	conn := &v1alpha1.D365Connection{}
 	if err := r.Client.Get(ctx, req.NamespacedName, conn); err != nil {
 		if apierrors.IsNotFound(err) {
-			r.forget(req)
+			r.forget(ctx, req)
 			return reconcile.Result{}, nil
 		}
 		return reconcile.Result{}, err
@@ -144,8 +146,12 @@ func (r *D365ConnectionReconciler) patchStatus(ctx context.Context, base, conn *
 	return nil
 }
 
-// forget drops what the reconciler kept about a deleted connection.
-func (r *D365ConnectionReconciler) forget(req reconcile.Request) {
+// forget drops what the reconciler kept about a deleted connection, and the data of the
+// Secrets that no connection references any more.
+func (r *D365ConnectionReconciler) forget(ctx context.Context, req reconcile.Request) {
+	r.secrets.forgetUnreferenced(func(secret types.NamespacedName) bool {
+		return len(r.connectionsIndexed(ctx, secret.Namespace, referencedSecretsIndex, secret.Name)) > 0
+	})
 	forgetSchedule(req.Namespace, req.Name)
 	r.retries.Forget(req)
 	r.retries.reset(req)

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -34,12 +35,34 @@ func NewSecretMetadataCache(mgr ctrl.Manager, namespaces map[string]cache.Config
 		Scheme:            mgr.GetScheme(),
 		Mapper:            mgr.GetRESTMapper(),
 		DefaultNamespaces: namespaces,
-		DefaultTransform:  cache.TransformStripManagedFields(),
+		DefaultTransform:  keepOnlyWhatIsUsed,
 	})
 	if err != nil {
 		return nil, err
 	}
 	return c, mgr.Add(c)
+}
+
+// keepOnlyWhatIsUsed is the metadata cache's transform: of every Secret and ServiceAccount
+// of the cluster it keeps the name, namespace, UID and resourceVersion (enough to notice a
+// change), and of the annotations only a ServiceAccount's consent. Labels, owner references,
+// managed fields and other annotations go: kubectl's last-applied-configuration annotation
+// holds a Secret's data when it was applied client-side.
+func keepOnlyWhatIsUsed(obj any) (any, error) {
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return obj, nil
+	}
+	var kept map[string]string
+	if v, ok := m.GetAnnotations()[AnnotationWorkloadClientID]; ok {
+		kept = map[string]string{AnnotationWorkloadClientID: v}
+	}
+	m.SetAnnotations(kept)
+	m.SetLabels(nil)
+	m.SetManagedFields(nil)
+	m.SetOwnerReferences(nil)
+	m.SetFinalizers(nil)
+	return obj, nil
 }
 
 // OutputSecretCacheOptions restricts the manager's Secret informer to the operator's own

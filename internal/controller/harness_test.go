@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	clocktesting "k8s.io/utils/clock/testing"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -59,6 +60,8 @@ type harness struct {
 	logs      *syncBuffer
 	events    *eventLog
 	newTokens func() *entra.Provider
+	// metadata is the manager's metadata cache, once startManager ran.
+	metadata cache.Cache
 }
 
 func newHarness(t *testing.T) *harness {

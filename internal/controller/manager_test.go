@@ -95,6 +95,7 @@ func (h *harness) startManager() {
 	if err != nil {
 		t.Fatal(err)
 	}
+	h.metadata = secretMetadata
 	d := h.r.Dependencies
 	d.Client, d.APIReader, d.SecretMetadata = mgr.GetClient(), mgr.GetAPIReader(), secretMetadata
 	if err := New(d).SetupWithManager(mgr, secretMetadata, 2); err != nil {
@@ -110,4 +111,26 @@ func (h *harness) startManager() {
 		}
 	})
 
+}
+
+// The metadata cache of every Secret in the cluster keeps no labels and no annotations:
+// kubectl's last-applied-configuration would otherwise put Secrets' data in its memory.
+func TestMetadataCacheKeepsNoSecretAnnotations(t *testing.T) {
+	h := newHarness(t)
+	h.startManager()
+	h.create(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: h.ns, Name: "applied",
+		Labels:      map[string]string{"team": "a"},
+		Annotations: map[string]string{"kubectl.kubernetes.io/last-applied-configuration": `{"data":{"password":"aHVudGVyMg=="}}`}},
+		StringData: map[string]string{"password": "hunter2-applied-client-side"}})
+	cached := &metav1.PartialObjectMetadata{}
+	cached.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	h.eventually("the Secret in the metadata cache", func() bool {
+		return h.metadata.Get(h.ctx, client.ObjectKey{Namespace: h.ns, Name: "applied"}, cached) == nil
+	})
+	if len(cached.Annotations) != 0 || len(cached.Labels) != 0 || len(cached.ManagedFields) != 0 {
+		t.Errorf("cached metadata keeps annotations %v, labels %v, %d managed fields", cached.Annotations, cached.Labels, len(cached.ManagedFields))
+	}
+	if cached.ResourceVersion == "" || cached.UID == "" {
+		t.Error("the cache lost what change detection needs")
+	}
 }

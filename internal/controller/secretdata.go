@@ -46,8 +46,11 @@ func newReferencedSecretData(metadata, reader client.Reader) *referencedSecretDa
 		byVersion: sharedcall.New[secretVersion](sharedcall.Options[map[string][]byte]{Timeout: secretReadTimeout})}
 }
 
-// get returns the Secret's data; a NotFound error when it does not exist.
-func (s *referencedSecretData) get(ctx context.Context, key types.NamespacedName) (map[string][]byte, error) {
+// get returns the Secret's data, holding at least the keys want names (all of it when want
+// is empty); a NotFound error when it does not exist. Only the keys some connection
+// references (see keep) are held in memory afterwards: a connection that names one key of
+// a Secret does not make the operator keep the others.
+func (s *referencedSecretData) get(ctx context.Context, key types.NamespacedName, want []string, keep func([]string) []string) (map[string][]byte, error) {
 	meta := &metav1.PartialObjectMetadata{}
 	meta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
 	if err := s.metadata.Get(ctx, key, meta); err != nil {
@@ -55,7 +58,8 @@ func (s *referencedSecretData) get(ctx context.Context, key types.NamespacedName
 		return nil, err
 	}
 	version := secretVersion{NamespacedName: key, resourceVersion: meta.ResourceVersion}
-	return s.byVersion.Get(ctx, version, nil, func(ctx context.Context) (map[string][]byte, error) {
+	holds := func(data map[string][]byte) bool { return hasKeys(data, want) }
+	return s.byVersion.Get(ctx, version, holds, func(ctx context.Context) (map[string][]byte, error) {
 		// A new version replaces the data of the older ones: one version per Secret is kept.
 		s.byVersion.ForgetIf(func(v secretVersion) bool { return v.NamespacedName == key && v != version })
 		secret := &corev1.Secret{}
@@ -63,11 +67,44 @@ func (s *referencedSecretData) get(ctx context.Context, key types.NamespacedName
 			s.forget(key)
 			return nil, err
 		}
-		return secret.Data, nil
+		return onlyKeys(secret.Data, keep(want)), nil
 	})
+}
+
+// hasKeys reports whether data holds every key of want (or any data, for an empty want).
+func hasKeys(data map[string][]byte, want []string) bool {
+	for _, k := range want {
+		if _, ok := data[k]; !ok {
+			return false
+		}
+	}
+	return data != nil
+}
+
+// onlyKeys is data reduced to keys; all of it when keys is nil.
+func onlyKeys(data map[string][]byte, keys []string) map[string][]byte {
+	if keys == nil {
+		return data
+	}
+	kept := make(map[string][]byte, len(keys))
+	for _, k := range keys {
+		if v, ok := data[k]; ok {
+			kept[k] = v
+		}
+	}
+	return kept
 }
 
 // forget drops a Secret's data (deleted, or no longer readable).
 func (s *referencedSecretData) forget(key types.NamespacedName) {
 	s.byVersion.ForgetIf(func(v secretVersion) bool { return v.NamespacedName == key })
+}
+
+// forgetUnreferenced drops the data of every Secret no connection references any more.
+func (s *referencedSecretData) forgetUnreferenced(referenced func(types.NamespacedName) bool) {
+	for _, v := range s.byVersion.Keys() {
+		if !referenced(v.NamespacedName) {
+			s.forget(v.NamespacedName)
+		}
+	}
 }

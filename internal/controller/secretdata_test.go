@@ -28,7 +28,7 @@ func (s *secretAtVersion) Get(_ context.Context, _ client.ObjectKey, obj client.
 	if secret, ok := obj.(*corev1.Secret); ok {
 		s.reads.Add(1)
 		time.Sleep(20 * time.Millisecond) // a read in flight, for callers to join
-		secret.Data = map[string][]byte{"client-secret": []byte("value-at-" + version)}
+		secret.Data = map[string][]byte{"client-secret": []byte("value-at-" + version), "db-password": []byte("unreferenced")}
 	}
 	return nil
 }
@@ -36,6 +36,11 @@ func (s *secretAtVersion) Get(_ context.Context, _ client.ObjectKey, obj client.
 func (s *secretAtVersion) List(context.Context, client.ObjectList, ...client.ListOption) error {
 	return nil
 }
+
+// want is the key the tests' connections reference; keepAsked keeps only the keys asked for.
+var want = []string{"client-secret"}
+
+func keepAsked(asked []string) []string { return asked }
 
 func TestReferencedSecretIsReadOncePerVersion(t *testing.T) {
 	api := &secretAtVersion{version: "1"}
@@ -45,7 +50,7 @@ func TestReferencedSecretIsReadOncePerVersion(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 25 {
 		wg.Go(func() {
-			got, err := data.get(context.Background(), key)
+			got, err := data.get(context.Background(), key, want, keepAsked)
 			if err != nil || string(got["client-secret"]) != "value-at-1" {
 				t.Errorf("got %q, %v", got["client-secret"], err)
 			}
@@ -61,12 +66,32 @@ func TestReferencedSecretIsReadOncePerVersion(t *testing.T) {
 	api.version = "2"
 	api.mu.Unlock()
 	for range 3 {
-		if got, _ := data.get(context.Background(), key); string(got["client-secret"]) != "value-at-2" {
+		if got, _ := data.get(context.Background(), key, want, keepAsked); string(got["client-secret"]) != "value-at-2" {
 			t.Fatalf("after rotation got %q, want the new value", got["client-secret"])
 		}
 	}
 	if n := api.reads.Load(); n != 2 {
 		t.Errorf("%d reads in all, want 2: one per version", n)
+	}
+}
+
+// Only the keys connections reference are kept, and a Secret no connection references any
+// more is dropped from memory.
+func TestReferencedSecretDataKeepsOnlyWhatIsReferenced(t *testing.T) {
+	api := &secretAtVersion{version: "1"}
+	data := newReferencedSecretData(api, api)
+	key := types.NamespacedName{Namespace: "team", Name: "app"}
+	got, err := data.get(context.Background(), key, want, keepAsked)
+	if err != nil || len(got) != 1 || string(got["client-secret"]) != "value-at-1" {
+		t.Fatalf("got %d keys (%v), want only the referenced one", len(got), err)
+	}
+	data.forgetUnreferenced(func(types.NamespacedName) bool { return true })
+	if n := data.byVersion.Len(); n != 1 {
+		t.Errorf("%d Secrets held, want the referenced one kept", n)
+	}
+	data.forgetUnreferenced(func(types.NamespacedName) bool { return false })
+	if n := data.byVersion.Len(); n != 0 {
+		t.Errorf("%d Secrets held after no connection references them, want none", n)
 	}
 }
 

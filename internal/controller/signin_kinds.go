@@ -97,7 +97,7 @@ func authMemberNames() []string {
 // that maps a changed Secret back to its connections.
 func referencedSecrets(conn *v1alpha1.D365Connection) []string {
 	var names []string
-	secretNames(reflect.ValueOf(conn.Spec.Auth), func(name string) {
+	visitSecretRefs(reflect.ValueOf(conn.Spec.Auth), func(name, _ string) {
 		if name != "" {
 			names = append(names, name)
 		}
@@ -105,24 +105,25 @@ func referencedSecrets(conn *v1alpha1.D365Connection) []string {
 	return names
 }
 
-// secretNames calls add with the name of every SecretKeyRef and SecretRef in v.
-func secretNames(v reflect.Value, add func(string)) {
+// visitSecretRefs calls visit with the Secret name and key of every SecretKeyRef in v, and
+// with the name and "" (the whole Secret) of every SecretRef.
+func visitSecretRefs(v reflect.Value, visit func(name, key string)) {
 	switch v.Kind() {
 	case reflect.Pointer:
 		if !v.IsNil() {
-			secretNames(v.Elem(), add)
+			visitSecretRefs(v.Elem(), visit)
 		}
 	case reflect.Struct:
 		switch ref := v.Interface().(type) {
 		case v1alpha1.SecretKeyRef:
-			add(ref.Name)
+			visit(ref.Name, ref.Key)
 			return
 		case v1alpha1.SecretRef:
-			add(ref.Name)
+			visit(ref.Name, "")
 			return
 		}
 		for _, field := range v.Fields() {
-			secretNames(field, add)
+			visitSecretRefs(field, visit)
 		}
 	}
 }

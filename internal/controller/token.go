@@ -55,6 +55,10 @@ func (r *D365ConnectionReconciler) ensureToken(ctx context.Context, s *reconcile
 			r.discoveries.forget(s.env.URL())
 			conn.Status.DiscoveredFor = ""
 		}
+		if failed.Terminal {
+			// A rejected credential is not kept in memory until the client is pruned.
+			r.Tokens.Forget(s.identity)
+		}
 		recordAcquisition(failed)
 		return failed
 	}

@@ -64,9 +64,14 @@ func (w *workloadIdentity) newClient(authority, clientID string, hc *http.Client
 func (w *workloadIdentity) acquire(ctx context.Context, c *msalClient, scopes []string) (AuthResult, error) {
 	c.assertions.use(w.mint)
 	res, err := c.confidential.AcquireTokenByCredential(ctx, scopes)
-	last, issuer := c.assertions.lastSent()
+	last, issuer := c.assertions.takeLastSent()
 	w.mu.Lock()
-	w.last, w.issuer = last, issuer
+	// The minted ServiceAccount token is kept only to redact it from this failure's message;
+	// after a success nothing needs it.
+	w.issuer, w.last = issuer, ""
+	if err != nil {
+		w.last = last
+	}
 	w.mu.Unlock()
 	return res, err
 }
@@ -118,10 +123,12 @@ func (s *assertionSource) use(mint AssertionFunc) {
 	s.mu.Unlock()
 }
 
-func (s *assertionSource) lastSent() (last, issuer string) {
+// takeLastSent returns the last assertion sent and its issuer, and forgets the assertion.
+func (s *assertionSource) takeLastSent() (last, issuer string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.last, s.issuer
+	last, s.last = s.last, ""
+	return last, s.issuer
 }
 
 // assertion implements MSAL's callback.

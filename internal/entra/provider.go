@@ -121,6 +121,17 @@ func (p *Provider) Acquire(ctx context.Context, id Identity, resource string, ac
 	return tok, nil
 }
 
+// Forget drops the identity's MSAL client and tokens, and with them its credential: the
+// controller calls it when Entra ID rejected the credential, so that rejected material does
+// not stay in memory until the client is pruned.
+func (p *Provider) Forget(id Identity) {
+	key := id.Key()
+	p.mu.Lock()
+	delete(p.ids, key)
+	p.mu.Unlock()
+	p.tokens.ForgetIf(func(k tokenKey) bool { return k.identity == key })
+}
+
 // check validates the identity and resource and applies the trust policy; it returns the
 // canonical authority for MSAL and the canonical resource ("https://host/…/", host
 // lower-cased, trailing slash), so that spellings of one resource share a token.

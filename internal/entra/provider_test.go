@@ -318,6 +318,19 @@ func TestAssertionSourceErrorsStayReachable(t *testing.T) {
 	}
 }
 
+func TestForgetDropsTheClientAndItsTokens(t *testing.T) {
+	f := newFakeAuthority(t)
+	p := newTestProvider(f, clocktesting.NewFakeClock(t0))
+	ctx := context.Background()
+	if _, err := p.Acquire(ctx, testIdentity(), testResource, nil); err != nil {
+		t.Fatal(err)
+	}
+	p.Forget(testIdentity())
+	if clients, tokens := p.size(); clients != 0 || tokens != 0 {
+		t.Errorf("%d clients and %d tokens after Forget, want none", clients, tokens)
+	}
+}
+
 func TestUnusedEntriesArePruned(t *testing.T) {
 	f := newFakeAuthority(t)
 	clk := clocktesting.NewFakeClock(t0)

@@ -27,7 +27,8 @@ func TestBadInputIsRefusedByTheAPIServer(t *testing.T) {
 	for name, c := range map[string]struct {
 		url, message string
 	}{
-		"user information in the environment URL": {"https://user:pass@contoso.crm.dynamics.com", "must not carry user information"},
+		"user information in the environment URL": {
+			"https://user:pass@contoso.crm.dynamics.com", "must not carry user information"},
 		"a port in the environment URL":           {"https://contoso.crm.dynamics.com:8443", "must not name a port"},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -40,12 +41,13 @@ func TestBadInputIsRefusedByTheAPIServer(t *testing.T) {
 	}
 
 	t.Run("a name too long for the default output Secret name", func(t *testing.T) {
-		conn := &d365v1alpha1.D365Connection{ObjectMeta: metav1.ObjectMeta{Name: longName(250), Namespace: ns}, Spec: validSpec()}
+		named := metav1.ObjectMeta{Name: longName(250), Namespace: ns}
+		conn := &d365v1alpha1.D365Connection{ObjectMeta: named, Spec: validSpec()}
 		err := env.Client.Create(context.Background(), conn)
 		if err == nil || !strings.Contains(err.Error(), "too long for the default output Secret name") {
 			t.Errorf("err = %v, want a refusal naming the output Secret name", err)
 		}
-		conn = &d365v1alpha1.D365Connection{ObjectMeta: metav1.ObjectMeta{Name: longName(250), Namespace: ns}, Spec: validSpec()}
+		conn = &d365v1alpha1.D365Connection{ObjectMeta: named, Spec: validSpec()}
 		conn.Spec.Target.Name = "short-token"
 		if err := env.Client.Create(context.Background(), conn); err != nil {
 			t.Errorf("a long name with spec.target.name set was refused: %v", err)
