@@ -29,7 +29,7 @@ func TestBadInputIsRefusedByTheAPIServer(t *testing.T) {
 	}{
 		"user information in the environment URL": {
 			"https://user:pass@contoso.crm.dynamics.com", "must not carry user information"},
-		"a port in the environment URL":           {"https://contoso.crm.dynamics.com:8443", "must not name a port"},
+		"a port in the environment URL": {"https://contoso.crm.dynamics.com:8443", "must not name a port"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			spec := validSpec()
