@@ -97,6 +97,7 @@ func New(d Dependencies) *D365ConnectionReconciler {
 
 // +kubebuilder:rbac:groups=d365.operators.dev,resources=d365connections,verbs=get;list;watch
 // +kubebuilder:rbac:groups=d365.operators.dev,resources=d365connections/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=d365.operators.dev,resources=d365connections/finalizers,verbs=update
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 

@@ -10,9 +10,9 @@ import (
 // ready (which keeps it and may install more), runs the tests and stops it. It returns the
 // exit code for os.Exit. A control plane that cannot start, a failing ready, or one that
 // cannot stop fails the package: it never skips, so a missing control plane cannot look
-// like a passing suite.
-func RunTests(m *testing.M, suite string, ready func(*Env) error) int {
-	env, err := Start()
+// like a passing suite. opts are Start's.
+func RunTests(m *testing.M, suite string, ready func(*Env) error, opts ...Option) int {
+	env, err := Start(opts...)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", suite, err)
 		return 1

@@ -45,6 +45,13 @@ func (e *Env) OperatorServiceAccountKubeconfig(ctx context.Context, namespace, n
 	if err != nil {
 		return nil, err
 	}
+	return e.ServiceAccountKubeconfig(ctx, namespace, name, role, ttl)
+}
+
+// ServiceAccountKubeconfig is OperatorServiceAccountKubeconfig with the given ClusterRole
+// (created unless it exists) instead of the generated one: a test can take a rule away and
+// see what the operator could no longer do.
+func (e *Env) ServiceAccountKubeconfig(ctx context.Context, namespace, name string, role *rbacv1.ClusterRole, ttl time.Duration) ([]byte, error) {
 	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name}}
 	objs := []client.Object{
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}},

@@ -44,9 +44,21 @@ type Env struct {
 	tmpDir string
 }
 
+// Option changes how Start starts the control plane.
+type Option func(*envtest.Environment)
+
+// WithAPIServerFlag appends values to a kube-apiserver flag, on top of envtest's defaults:
+// WithAPIServerFlag("enable-admission-plugins", "OwnerReferencesPermissionEnforcement")
+// starts an API server with that admission plugin enabled as well as the default ones.
+func WithAPIServerFlag(name string, values ...string) Option {
+	return func(te *envtest.Environment) {
+		te.ControlPlane.GetAPIServer().Configure().Append(name, values...)
+	}
+}
+
 // Start builds or finds the control plane binaries, starts kube-apiserver and etcd, installs
 // the CRDs from <repo root>/config/crd/bases and writes a kubeconfig for kubectl.
-func Start() (*Env, error) {
+func Start(opts ...Option) (*Env, error) {
 	root, err := RepoRoot()
 	if err != nil {
 		return nil, err
@@ -67,6 +79,9 @@ func Start() (*Env, error) {
 		Scheme:                scheme,
 		CRDDirectoryPaths:     []string{filepath.Join(root, "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
+	}
+	for _, opt := range opts {
+		opt(te)
 	}
 	// An explicit KUBEBUILDER_CONTROLPLANE_START_TIMEOUT still wins.
 	if os.Getenv("KUBEBUILDER_CONTROLPLANE_START_TIMEOUT") == "" {

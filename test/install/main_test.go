@@ -26,7 +26,7 @@ func TestMain(m *testing.M) {
 	os.Exit(testenv.RunTests(m, "install tests", func(e *testenv.Env) error {
 		env = e
 		return setup()
-	}))
+	}, testenv.WithAPIServerFlag("enable-admission-plugins", ownerReferencesPlugin)))
 }
 
 // setup installs what a real cluster would already have: the Prometheus Operator's
