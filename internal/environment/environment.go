@@ -36,6 +36,9 @@ func Parse(raw string) (Environment, error) {
 		return Environment{}, fmt.Errorf("the environment URL %q must be https://<host>", quotable(raw, u))
 	case strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "":
 		return Environment{}, fmt.Errorf("the environment URL %q must have no path beyond \"/\"", quotable(raw, u))
+	case strings.ContainsFunc(u.Host, notHostRune):
+		// Hosts are ASCII (IDNs in punycode); anything else would not survive a round trip.
+		return Environment{}, fmt.Errorf("the environment URL %q has a host that is not an ASCII host name", quotable(raw, u))
 	}
 	host := strings.ToLower(u.Host)
 	return Environment{host: host, kind: KindOf(host)}, nil
@@ -84,4 +87,9 @@ func quotable(raw string, u *url.URL) string {
 		raw = u.Redacted()
 	}
 	return printable.Line(raw, 200)
+}
+
+// notHostRune reports a rune that no host name, IP literal or port contains.
+func notHostRune(r rune) bool {
+	return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(".-:[]", r))
 }

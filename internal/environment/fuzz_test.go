@@ -14,6 +14,7 @@ func FuzzParse(f *testing.F) {
 		" https://admin.services.crm.dynamics.com// ",
 		"https://contoso.sim.example:8443",
 		"https://[fe80::1%25eth0]:443/",
+		"https://[::%25\xe2]", // found by fuzzing: invalid UTF-8 in a zone did not round-trip
 		"https://%C3%A9.crm.dynamics.com/",
 		"https://:443/",
 		"https://contoso.crm.dynamics.com./",
