@@ -80,7 +80,10 @@ func (r *D365ConnectionReconciler) mintServiceAccountToken(ctx context.Context, 
 			sa.Name, sa.Namespace, sa.Name, sa.Namespace)}
 	case apierrors.IsForbidden(err):
 		return "", &stepError{Reason: v1alpha1.ReasonTokenRequestFailed, Message: fmt.Sprintf(
-			"The operator may not create tokens for ServiceAccount %s/%s: grant it create on serviceaccounts/token (config/rbac/role.yaml); retrying", sa.Namespace, sa.Name)}
+			"The operator may not create tokens for ServiceAccount %s/%s: it was installed without workload identity "+
+				"(Helm value workloadIdentity.enabled=false, or the kustomize component no-workload-identity), which drops its "+
+				"create on serviceaccounts/token. Install it with workload identity, or sign in with another method; retrying",
+			sa.Namespace, sa.Name)}
 	case err != nil:
 		return "", &stepError{Reason: v1alpha1.ReasonServiceUnavailable, Message: fmt.Sprintf(
 			"Requesting a token for ServiceAccount %s/%s failed: %s", sa.Namespace, sa.Name, apiErrorText(err))}

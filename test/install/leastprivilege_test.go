@@ -70,9 +70,10 @@ func operatorGrants(t *testing.T, objs []*unstructured.Unstructured) []grant {
 }
 
 // grants reports whether rules allow verb on resource (group "" or d365.operators.dev...).
+// A rule restricted to named objects (the identity hash key Secret) grants nothing broad.
 func grants(rules []rbacv1.PolicyRule, verb, group, resource string) bool {
 	return slices.ContainsFunc(rules, func(r rbacv1.PolicyRule) bool {
-		return (slices.Contains(r.Verbs, verb) || slices.Contains(r.Verbs, "*")) &&
+		return len(r.ResourceNames) == 0 && (slices.Contains(r.Verbs, verb) || slices.Contains(r.Verbs, "*")) &&
 			(slices.Contains(r.APIGroups, group) || slices.Contains(r.APIGroups, "*")) &&
 			(slices.Contains(r.Resources, resource) || slices.Contains(r.Resources, "*"))
 	})
