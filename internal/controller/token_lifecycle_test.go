@@ -37,8 +37,8 @@ func TestFirstTokenMakesTheConnectionReady(t *testing.T) {
 	if conn.Status.Identity == nil || *conn.Status.Identity != want {
 		t.Errorf("identity %+v, want %+v", conn.Status.Identity, want)
 	}
-	if got := conn.Status.NextRefreshTime.Sub(epoch); got > tokenLife/2 || got < tokenLife/2-tokenLife/10 {
-		t.Errorf("next refresh %v after issue, want within the last tenth before half the lifetime", got)
+	if got := conn.Status.NextRefreshTime.Sub(epoch); got > tokenLife/2 || got < tokenLife/2-tokenLife/2/maxJitterShare {
+		t.Errorf("next refresh %v after issue, want within the jitter's share of the window before half the lifetime", got)
 	}
 	if res.RequeueAfter <= 0 || res.RequeueAfter > conn.Status.NextRefreshTime.Sub(epoch) {
 		t.Errorf("requeue after %v, want by the next refresh", res.RequeueAfter)
@@ -125,7 +125,7 @@ func TestTokensAreRefreshedBeforeExpiryAcrossCycles(t *testing.T) {
 		}
 		// Replaced while the old token had at least half... minus jitter of its life left.
 		left := before.Status.TokenExpiresAt.Sub(h.clock.Now())
-		if left < tokenLife/2 || left > tokenLife/2+tokenLife/10 {
+		if left < tokenLife/2 || left > tokenLife/2+tokenLife/2/maxJitterShare {
 			t.Errorf("cycle %d: replaced with %v left, want about half the lifetime", i, left)
 		}
 		if !after.Status.NextRefreshTime.After(before.Status.NextRefreshTime.Time) {
