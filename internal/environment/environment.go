@@ -91,5 +91,5 @@ func quotable(raw string, u *url.URL) string {
 
 // notHostRune reports a rune that no host name, IP literal or port contains.
 func notHostRune(r rune) bool {
-	return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(".-:[]", r))
+	return (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') && (r < '0' || r > '9') && !strings.ContainsRune(".-:[]", r)
 }
