@@ -11,6 +11,8 @@ HELM_VERSION ?= v3.22.0
 # helm's own Makefile stamps it with -X, and without it `helm template` assumes Kubernetes 1.20.
 HELM_K8S_MINOR ?= 37
 CRD_REF_DOCS_VERSION ?= v0.3.0
+# promtool of Prometheus 3.x (the Go module's v0.3xx.y versions), for `promtool test rules`.
+PROMTOOL_VERSION ?= v0.316.0
 # Each tool lands in ./bin under a versioned name (bin/controller-gen-v0.23.0), so bumping a
 # version above builds the new one; bin/<tool> is a symlink to the one built last. Recipes call
 # the versioned file, so switching back to an older version never runs the newer tool.
@@ -19,6 +21,7 @@ KUSTOMIZE ?= $(LOCALBIN)/kustomize-$(KUSTOMIZE_VERSION)
 GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 HELM ?= $(LOCALBIN)/helm-$(HELM_VERSION)
 CRD_REF_DOCS ?= $(LOCALBIN)/crd-ref-docs-$(CRD_REF_DOCS_VERSION)
+PROMTOOL ?= $(LOCALBIN)/promtool-$(PROMTOOL_VERSION)
 CHART ?= charts/d365-operator
 GO_TEST_FLAGS ?=
 
@@ -87,20 +90,21 @@ gofmt-check: ## Fail when a Go file is not gofmt-formatted.
 envtest-assets: ## Build (once, cached) kube-apiserver and etcd for envtest from the Go module proxy.
 	@hack/envtest-assets.sh >/dev/null
 
-# test/install renders the chart and config/default with these binaries and fails without them.
+# test/install renders the chart and config/default with these binaries and fails without them;
+# test/monitoring runs `promtool test rules` on the chart's alerts and fails without promtool.
 # -count=1: test/install runs helm and `go run ./cmd`, which Go's test cache does not track.
-GO_TEST = HELM="$(HELM)" KUSTOMIZE="$(KUSTOMIZE)" KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" \
+GO_TEST = HELM="$(HELM)" KUSTOMIZE="$(KUSTOMIZE)" PROMTOOL="$(PROMTOOL)" KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" \
 	go test -count=1 $(GO_TEST_FLAGS)
 
 # The end-to-end tests (hack/demo/demo_test.go, hack/bench/bench_test.go: the operator's
 # binary against a control plane and the simulator, a few minutes) carry the build tag e2e:
 # `make test` runs them, `make test-fast` leaves them out.
 .PHONY: test
-test: verify vet gofmt-check envtest-assets helm kustomize ## Verify generated files, vet, and run all tests (end-to-end included) against a real control plane.
+test: verify vet gofmt-check envtest-assets helm kustomize promtool ## Verify generated files, vet, and run all tests (end-to-end included) against a real control plane.
 	$(GO_TEST) -tags e2e ./... -timeout 20m
 
 .PHONY: test-fast
-test-fast: envtest-assets helm kustomize ## Run the unit and envtest suites only: no regeneration, vet or end-to-end tests.
+test-fast: envtest-assets helm kustomize promtool ## Run the unit and envtest suites only: no regeneration, vet or end-to-end tests.
 	$(GO_TEST) ./... -timeout 10m
 
 .PHONY: lint
@@ -195,6 +199,11 @@ $(HELM): | $(LOCALBIN)
 crd-ref-docs: $(CRD_REF_DOCS) ## Build crd-ref-docs into ./bin.
 $(CRD_REF_DOCS): | $(LOCALBIN)
 	$(call go-install-tool,$(LOCALBIN)/crd-ref-docs,github.com/elastic/crd-ref-docs,$(CRD_REF_DOCS_VERSION))
+
+.PHONY: promtool
+promtool: $(PROMTOOL) ## Build promtool into ./bin (the chart's alert rules are tested with it).
+$(PROMTOOL): | $(LOCALBIN)
+	$(call go-install-tool,$(LOCALBIN)/promtool,github.com/prometheus/prometheus/cmd/promtool,$(PROMTOOL_VERSION))
 
 .PHONY: golangci-lint
 golangci-lint: $(GOLANGCI_LINT) ## Build golangci-lint into ./bin.
