@@ -116,8 +116,8 @@ lint-fix: golangci-lint ## Run golangci-lint and apply its fixes.
 	"$(GOLANGCI_LINT)" run --fix
 
 .PHONY: bench
-bench: envtest-assets ## Run the scale benchmark (N connections, K identities; more flags in BENCH_FLAGS) and print its figures.
-	KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" go run ./hack/bench $(if $(N),-n $(N)) $(if $(K),-k $(K)) $(BENCH_FLAGS)
+bench: envtest-assets ## Run the scale benchmark (N connections, K identities, SHARDS operator processes; more flags in BENCH_FLAGS) and print its figures.
+	KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" go run ./hack/bench $(if $(N),-n $(N)) $(if $(K),-k $(K)) $(if $(SHARDS),-shards $(SHARDS)) $(BENCH_FLAGS)
 
 .PHONY: demo
 demo: manifests envtest-assets ## Run the operator against a local control plane and the Entra ID/Dataverse simulator.

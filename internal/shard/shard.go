@@ -96,15 +96,20 @@ func IdentityKey(ctx context.Context, c client.Reader, conn *v1alpha1.D365Connec
 		m := member.Elem()
 		if ref, ok := reflect.TypeAssert[*v1alpha1.SecretKeyRef](m.FieldByName("ClientIDRef")); ok && ref != nil {
 			if id, err := secretKey(ctx, c, conn.Namespace, *ref); err == nil && id != "" {
-				return "client-id:" + strings.ToLower(id), true
+				return ClientIDKey(id), true
 			}
 			break
 		}
 		if f := m.FieldByName("ClientID"); f.IsValid() && f.String() != "" {
-			return "client-id:" + strings.ToLower(strings.TrimSpace(f.String())), true
+			return ClientIDKey(f.String()), true
 		}
 	}
 	return "secrets:" + conn.Namespace + "/" + strings.Join(referencedSecrets(conn), ","), false
+}
+
+// ClientIDKey is the identity key of an app registration's client ID.
+func ClientIDKey(clientID string) string {
+	return "client-id:" + strings.ToLower(strings.TrimSpace(clientID))
 }
 
 func secretKey(ctx context.Context, c client.Reader, namespace string, ref v1alpha1.SecretKeyRef) (string, error) {
