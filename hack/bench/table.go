@@ -63,7 +63,11 @@ func printTable(out io.Writer, r *report) {
 		})
 		row(proc+" VmHWM MiB", func(p phaseFigures) string { return fmt.Sprintf("%.1f", p.Processes[proc].HWMMiB) })
 	}
-	row("operator heap in use MiB", func(p phaseFigures) string {
+	heapLabel := "operator heap in use MiB"
+	if o.Shards > 1 {
+		heapLabel = "operator heap in use MiB (all processes)"
+	}
+	row(heapLabel, func(p phaseFigures) string {
 		if p.Metrics == nil {
 			return "-"
 		}
