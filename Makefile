@@ -15,6 +15,8 @@ GOVULNCHECK_VERSION ?= v1.9.0
 # The Go vulnerability database, as the module golang.org/x/vulndb (vuln.go.dev is not
 # reachable from CI; the module proxy is): latest, so that new entries are seen at once.
 VULNDB_VERSION ?= latest
+# promtool of Prometheus 3.x (the Go module's v0.3xx.y versions), for `promtool test rules`.
+PROMTOOL_VERSION ?= v0.316.0
 # Each tool lands in ./bin under a versioned name (bin/controller-gen-v0.23.0), so bumping a
 # version above builds the new one; bin/<tool> is a symlink to the one built last. Recipes call
 # the versioned file, so switching back to an older version never runs the newer tool.
@@ -24,6 +26,7 @@ GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 HELM ?= $(LOCALBIN)/helm-$(HELM_VERSION)
 CRD_REF_DOCS ?= $(LOCALBIN)/crd-ref-docs-$(CRD_REF_DOCS_VERSION)
 GOVULNCHECK ?= $(LOCALBIN)/govulncheck-$(GOVULNCHECK_VERSION)
+PROMTOOL ?= $(LOCALBIN)/promtool-$(PROMTOOL_VERSION)
 CHART ?= charts/d365-operator
 GO_TEST_FLAGS ?=
 
@@ -92,20 +95,21 @@ gofmt-check: ## Fail when a Go file is not gofmt-formatted.
 envtest-assets: ## Build (once, cached) kube-apiserver and etcd for envtest from the Go module proxy.
 	@hack/envtest-assets.sh >/dev/null
 
-# test/install renders the chart and config/default with these binaries and fails without them.
+# test/install renders the chart and config/default with these binaries and fails without them;
+# test/monitoring runs `promtool test rules` on the chart's alerts and fails without promtool.
 # -count=1: test/install runs helm and `go run ./cmd`, which Go's test cache does not track.
-GO_TEST = HELM="$(HELM)" KUSTOMIZE="$(KUSTOMIZE)" KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" \
+GO_TEST = HELM="$(HELM)" KUSTOMIZE="$(KUSTOMIZE)" PROMTOOL="$(PROMTOOL)" KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" \
 	go test -count=1 $(GO_TEST_FLAGS)
 
 # The end-to-end tests (hack/demo/demo_test.go, hack/bench/bench_test.go: the operator's
 # binary against a control plane and the simulator, a few minutes) carry the build tag e2e:
 # `make test` runs them, `make test-fast` leaves them out.
 .PHONY: test
-test: verify vet gofmt-check envtest-assets helm kustomize ## Verify generated files, vet, and run all tests (end-to-end included) against a real control plane.
+test: verify vet gofmt-check envtest-assets helm kustomize promtool ## Verify generated files, vet, and run all tests (end-to-end included) against a real control plane.
 	$(GO_TEST) -tags e2e ./... -timeout 20m
 
 .PHONY: test-fast
-test-fast: envtest-assets helm kustomize ## Run the unit and envtest suites only: no regeneration, vet or end-to-end tests.
+test-fast: envtest-assets helm kustomize promtool ## Run the unit and envtest suites only: no regeneration, vet or end-to-end tests.
 	$(GO_TEST) ./... -timeout 10m
 
 # The data race detector on the packages with the most concurrency (the reconciler's shared
@@ -157,8 +161,8 @@ lint-fix: golangci-lint ## Run golangci-lint and apply its fixes.
 	"$(GOLANGCI_LINT)" run --fix
 
 .PHONY: bench
-bench: envtest-assets ## Run the scale benchmark (N connections, K identities; more flags in BENCH_FLAGS) and print its figures.
-	KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" go run ./hack/bench $(if $(N),-n $(N)) $(if $(K),-k $(K)) $(BENCH_FLAGS)
+bench: envtest-assets ## Run the scale benchmark (N connections, K identities, SHARDS operator processes; more flags in BENCH_FLAGS) and print its figures.
+	KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" go run ./hack/bench $(if $(N),-n $(N)) $(if $(K),-k $(K)) $(if $(SHARDS),-shards $(SHARDS)) $(BENCH_FLAGS)
 
 .PHONY: demo
 demo: manifests envtest-assets ## Run the operator against a local control plane and the Entra ID/Dataverse simulator.
@@ -245,6 +249,10 @@ $(CRD_REF_DOCS): | $(LOCALBIN)
 govulncheck: $(GOVULNCHECK) ## Build govulncheck into ./bin.
 $(GOVULNCHECK): | $(LOCALBIN)
 	$(call go-install-tool,$(LOCALBIN)/govulncheck,golang.org/x/vuln/cmd/govulncheck,$(GOVULNCHECK_VERSION))
+.PHONY: promtool
+promtool: $(PROMTOOL) ## Build promtool into ./bin (the chart's alert rules are tested with it).
+$(PROMTOOL): | $(LOCALBIN)
+	$(call go-install-tool,$(LOCALBIN)/promtool,github.com/prometheus/prometheus/cmd/promtool,$(PROMTOOL_VERSION))
 
 .PHONY: golangci-lint
 golangci-lint: $(GOLANGCI_LINT) ## Build golangci-lint into ./bin.

@@ -31,6 +31,7 @@ import (
 	"github.com/d365-operator/d365-operator/internal/dataverse"
 	"github.com/d365-operator/d365-operator/internal/entra"
 	"github.com/d365-operator/d365-operator/internal/login"
+	"github.com/d365-operator/d365-operator/internal/shard"
 	"github.com/d365-operator/d365-operator/internal/transport"
 	"github.com/d365-operator/d365-operator/internal/trust"
 )
@@ -49,6 +50,10 @@ func main() {
 	// `d365-operator login` signs a user in for auth.delegated; everything else runs the operator.
 	if len(os.Args) > 1 && os.Args[1] == "login" {
 		os.Exit(login.Main(os.Args[2:], os.Stdout, os.Stderr))
+	}
+	// `d365-operator shard assign --shards N` labels connections with their shard.
+	if len(os.Args) > 1 && os.Args[1] == "shard" {
+		os.Exit(shard.Main(os.Args[2:], os.Stdout, os.Stderr))
 	}
 	var opts options
 	opts.BindFlags(flag.CommandLine)
@@ -71,6 +76,8 @@ Dynamics 365 / Dataverse environments in Kubernetes Secrets (D365Connection, d36
 Usage: d365-operator [flags]
        d365-operator login --environment-url URL --client-id ID --secret NAME [flags]
          (signs a user in for auth.delegated; d365-operator login -h for its flags)
+       d365-operator shard assign --shards N [flags]
+         (labels connections with their shard; d365-operator shard assign -h for its flags)
 
 Flags:
 `)
@@ -90,9 +97,16 @@ func run(opts options) error {
 	// One map for both caches: the manager's cache fills in its defaults per namespace, and
 	// the Secret metadata cache is built from the map as the manager left it.
 	namespaces := opts.namespaces()
-	mgr, err := ctrl.NewManager(cfg, opts.managerOptions(namespaces))
+	mgrOpts, err := opts.managerOptions(namespaces)
+	if err != nil {
+		return err
+	}
+	mgr, err := ctrl.NewManager(cfg, mgrOpts)
 	if err != nil {
 		return fmt.Errorf("creating the manager: %w", err)
+	}
+	if err := controller.RegisterReadyMetrics(mgr.GetCache()); err != nil {
+		return fmt.Errorf("registering the ready metric: %w", err)
 	}
 	if err := setupControllers(mgr, namespaces, opts.concurrency, dependencies(httpClient, policy)); err != nil {
 		return err
@@ -100,7 +114,8 @@ func run(opts options) error {
 	if err := addProbes(mgr); err != nil {
 		return err
 	}
-	setupLog.Info("Starting the operator", "watchedNamespaces", opts.watchNamespaces, "concurrency", opts.concurrency)
+	setupLog.Info("Starting the operator", "watchedNamespaces", opts.watchNamespaces,
+		"watchLabelSelector", opts.watchLabelSelector, "concurrency", opts.concurrency)
 	return mgr.Start(ctrl.SetupSignalHandler())
 }
 
@@ -114,20 +129,29 @@ func (o *options) httpClient() (*http.Client, error) {
 }
 
 // managerOptions are the manager's scheme, metrics, probes, leader election and cache.
-func (o *options) managerOptions(namespaces map[string]cache.Config) ctrl.Options {
+func (o *options) managerOptions(namespaces map[string]cache.Config) (ctrl.Options, error) {
+	// Only the operator's own output Secrets are cached in full.
+	byObject := map[client.Object]cache.ByObject{&corev1.Secret{}: controller.OutputSecretCacheOptions()}
+	// A shard caches, and so reconciles, only the connections its selector picks.
+	selector, err := shard.ParseSelector(o.watchLabelSelector)
+	if err != nil {
+		return ctrl.Options{}, err
+	}
+	if selector != nil {
+		byObject[&v1alpha1.D365Connection{}] = cache.ByObject{Label: selector}
+	}
 	return ctrl.Options{
 		Scheme:                 scheme,
 		Metrics:                o.metricsOptions(),
 		HealthProbeBindAddress: o.probeAddr,
 		LeaderElection:         o.leaderElect,
-		LeaderElectionID:       "d365-operator.operators.dev",
+		LeaderElectionID:       o.leaderElectionID,
 		Cache: cache.Options{
 			DefaultNamespaces: namespaces,
 			DefaultTransform:  cache.TransformStripManagedFields(),
-			// Only the operator's own output Secrets are cached in full.
-			ByObject: map[client.Object]cache.ByObject{&corev1.Secret{}: controller.OutputSecretCacheOptions()},
+			ByObject:          byObject,
 		},
-	}
+	}, nil
 }
 
 // metricsOptions serve metrics over HTTPS with Kubernetes authentication and authorization
@@ -225,6 +249,8 @@ type options struct {
 	enableHTTP2           bool
 	probeAddr             string
 	leaderElect           bool
+	leaderElectionID      string
+	watchLabelSelector    string
 	watchNamespaces       string
 	extraAuthorityHosts   stringList
 	extraEnvironmentHosts stringList
@@ -246,6 +272,11 @@ func (o *options) BindFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&o.leaderElect, "leader-elect", false, "Elect a leader, so that only one of several replicas reconciles.")
 	fs.StringVar(&o.watchNamespaces, "watch-namespaces", "",
 		"Comma-separated namespaces to watch; empty watches all namespaces.")
+	fs.StringVar(&o.leaderElectionID, "leader-election-id", "d365-operator.operators.dev",
+		"Name of the leader election Lease; each shard needs its own.")
+	fs.StringVar(&o.watchLabelSelector, "watch-label-selector", "",
+		"Label selector of the D365Connections this process reconciles (sharding), e.g. "+
+			"'d365.operators.dev/shard=1', or '!d365.operators.dev/shard' for the default shard; empty: all.")
 	fs.Var(&o.extraAuthorityHosts, "extra-authority-hosts",
 		"Comma-separated Entra ID hosts to trust besides the public and sovereign clouds' login hosts "+
 			"(e.g. a local simulator). Repeatable.")

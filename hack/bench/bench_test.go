@@ -88,3 +88,73 @@ func phaseNamed(r *report, name string) (phaseFigures, bool) {
 	}
 	return phaseFigures{}, false
 }
+
+// TestBenchmarkShardedSmoke runs the benchmark with two operator processes (the chart's
+// shards: 2) over 40 connections of 4 identities and asserts that sharding keeps the
+// figures: every connection Ready, reconciled by exactly one process, no identity split,
+// one token request per (identity, resource) per token across the fleet, no writes at rest,
+// every token replaced in the wave, each process's memory and CPU measured, and the labels
+// the ones `d365-operator shard assign` gives.
+func TestBenchmarkShardedSmoke(t *testing.T) {
+	o := defaultOptions()
+	o.Connections, o.Identities, o.PerNamespace, o.Shards = 40, 4, 20, 2
+	o.TokenLifetime = 30 * time.Second
+	o.Bucket, o.Settle = time.Second, time.Second
+	o.ReadyTimeout, o.Timeout = 45*time.Second, 3*time.Minute
+	o.RequestCosts = false
+	o.Out = filepath.Join(t.TempDir(), "bench.json")
+
+	var progress bytes.Buffer
+	r, err := run(context.Background(), o, &progress)
+	t.Log(progress.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table bytes.Buffer
+	printTable(&table, r)
+	t.Log(table.String())
+
+	if r.Ready.Ready != o.Connections {
+		t.Fatalf("%d of %d connections Ready", r.Ready.Ready, o.Connections)
+	}
+	f := r.Shards
+	if f == nil || len(f.Processes) != 2 {
+		t.Fatalf("shard figures %+v, want two processes", f)
+	}
+	total := 0
+	for _, p := range f.Processes {
+		if p.Reconciled == 0 || p.PeakRSSMiB <= 0 || p.CPUSeconds <= 0 {
+			t.Errorf("%s: %d connections, %.1f MiB, %.2f s CPU; want each measured and busy",
+				p.Name, p.Reconciled, p.PeakRSSMiB, p.CPUSeconds)
+		}
+		total += p.Reconciled
+	}
+	if total != o.Connections || f.ReconciledByTwo != 0 || f.ReconciledByNone != 0 || f.IdentitiesSplit != 0 {
+		t.Errorf("split: %d reconciled in all, %d by two, %d by none, %d identities split; want %d, 0, 0, 0",
+			total, f.ReconciledByTwo, f.ReconciledByNone, f.IdentitiesSplit, o.Connections)
+	}
+	if f.AssignWouldRelabel != 0 {
+		t.Errorf("shard assign would relabel %d connections", f.AssignWouldRelabel)
+	}
+	if got := r.PerToken.TokenRequestsPerGeneration; got != 1 {
+		t.Errorf("token requests per (identity, resource) per token = %.2f across shards, want exactly 1", got)
+	}
+	rest, ok := phaseNamed(r, phaseRest)
+	if !ok {
+		t.Fatal("no rest phase: creation ran into the first refresh")
+	}
+	if rest.SecretWrites+rest.StatusWrites != 0 || rest.TokenRequests != 0 {
+		t.Errorf("at rest: %d Secret writes, %d status writes, %d token requests; want none",
+			rest.SecretWrites, rest.StatusWrites, rest.TokenRequests)
+	}
+	if r.Wave == nil || r.Wave.Refreshed != o.Connections || r.Wave.Expired != 0 {
+		t.Fatalf("refresh wave %+v: want all replaced, none expired", r.Wave)
+	}
+	if wave, _ := phaseNamed(r, phaseWave); wave.TokenRequestsPerPairMax > 1 {
+		t.Errorf("refresh wave: %.2f token requests for the worst (identity, resource), want at most 1",
+			wave.TokenRequestsPerPairMax)
+	}
+	if s := table.String(); !strings.Contains(s, "operator-1 peak RSS MiB") || strings.Contains(s, "MISS") {
+		t.Errorf("the table lacks per-process rows or misses a target:\n%s", s)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1alpha1 "github.com/d365-operator/d365-operator/api/v1alpha1"
+	"github.com/d365-operator/d365-operator/internal/shard"
 )
 
 // The benchmark's objects: namespaces bench-000, bench-001, ..., in each the credential
@@ -79,6 +80,10 @@ func connection(o options, w world, i int) *v1alpha1.D365Connection {
 				ClientSecretRef: v1alpha1.SecretKeyRef{Name: ref, Key: "client-secret"},
 			}},
 		},
+	}
+	// The label `d365-operator shard assign` would give it: the shard of its client ID.
+	if v := shard.LabelValue(shard.Index(shard.ClientIDKey(w.Identities[p.Identity].ClientID), o.Shards)); v != "" {
+		conn.Labels = map[string]string{shard.Label: v}
 	}
 	if o.HealthInterval > 0 {
 		conn.Spec.HealthCheck.Interval = &metav1.Duration{Duration: o.HealthInterval}

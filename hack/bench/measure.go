@@ -52,7 +52,7 @@ func (b *bench) measure(ctx context.Context) error {
 	if !ready {
 		n, _ := b.tracker.readyCount()
 		b.logf("Only %d of %d connections became Ready within %s; the operator's log ends with:\n%s",
-			n, b.o.Connections, b.o.ReadyTimeout, b.op.logTail())
+			n, b.o.Connections, b.o.ReadyTimeout, b.logTails())
 		b.addPhase(ctx, phaseCreation, t0, time.Now())
 		<-creationProfile
 		return nil
@@ -111,7 +111,7 @@ func (b *bench) refreshWave(ctx context.Context, start, latestExpiry time.Time) 
 			b.logf("Only %d of %d tokens were replaced by %s", n, b.o.Connections, deadline.Format("15:04:05"))
 			break
 		}
-		if err := b.op.alive(); err != nil {
+		if err := b.alive(); err != nil {
 			return err
 		}
 		if err := sleepUntil(ctx, time.Now().Add(200*time.Millisecond)); err != nil {
@@ -141,7 +141,7 @@ func (b *bench) waitAllReady(ctx context.Context, t0 time.Time) (time.Time, bool
 		if n >= b.o.Connections {
 			return last, true
 		}
-		if time.Now().After(deadline) || b.op.alive() != nil || ctx.Err() != nil {
+		if time.Now().After(deadline) || b.alive() != nil || ctx.Err() != nil {
 			return last, false
 		}
 		if time.Since(lastLog) > 10*time.Second {
@@ -163,7 +163,7 @@ func (b *bench) addPhase(ctx context.Context, name string, start, end time.Time)
 
 // scrape reads the operator's and the API server's metrics at the end of phase name.
 func (b *bench) scrape(ctx context.Context, name string) {
-	b.scrapes[name] = scrapeMetrics(ctx, b.opHTTP, b.metrics)
+	b.scrapes[name] = b.scrapeOperators(ctx)
 	b.apiScrapes[name] = scrapeMetrics(ctx, b.apiHTTP, strings.TrimSuffix(b.env.Config.Host, "/")+"/metrics")
 }
 

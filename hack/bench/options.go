@@ -40,6 +40,10 @@ type options struct {
 	// a connection cannot do without.
 	RequestCosts bool `json:"requestCosts"`
 
+	// Shards is how many operator processes share the connections (sharding by the
+	// d365.operators.dev/shard label, each with its --watch-label-selector).
+	Shards int `json:"shards"`
+
 	// Operator flags.
 	KubeAPIQPS   float64 `json:"kubeAPIQPS"`
 	KubeAPIBurst int     `json:"kubeAPIBurst"`
@@ -71,6 +75,7 @@ func defaultOptions() options {
 		ReadyTimeout:  5 * time.Minute,
 		Timeout:       20 * time.Minute,
 		CreateWorkers: 16,
+		Shards:        1,
 		KubeAPIQPS:    500,
 		KubeAPIBurst:  1000,
 		Concurrency:   50,
@@ -101,6 +106,8 @@ func (o *options) bindFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&o.RequestCosts, "request-costs", o.RequestCosts,
 		"after the run, measure the control plane's CPU for the requests a connection cannot avoid, "+
 			"and the least time they allow")
+	fs.IntVar(&o.Shards, "shards", o.Shards,
+		"operator processes sharing the connections by the d365.operators.dev/shard label (each identity on one)")
 	fs.Float64Var(&o.KubeAPIQPS, "kube-api-qps", o.KubeAPIQPS, "the operator's --kube-api-qps")
 	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", o.KubeAPIBurst, "the operator's --kube-api-burst")
 	fs.IntVar(&o.Concurrency, "concurrency", o.Concurrency, "the operator's --concurrency")
@@ -141,6 +148,9 @@ func (o *options) validate() error {
 	}
 	if o.CreateWorkers < 1 || o.Concurrency < 1 || o.KubeAPIQPS <= 0 || o.KubeAPIBurst < 1 {
 		errs = append(errs, errors.New("-create-workers, -concurrency, -kube-api-qps and -kube-api-burst must be positive"))
+	}
+	if o.Shards < 1 || o.Shards > 16 {
+		errs = append(errs, errors.New("-shards must be between 1 and 16"))
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid flags: %w", errors.Join(errs...))

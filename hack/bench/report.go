@@ -21,9 +21,11 @@ type report struct {
 	Wave     *waveFigures      `json:"wave,omitempty"`
 	// RequestCosts are the control plane's CPU per unavoidable request (-request-costs).
 	RequestCosts *requestCostFigures `json:"requestCosts,omitempty"`
-	Targets      []target            `json:"targets"`
-	Notes        []string            `json:"notes,omitempty"`
-	Files        []string            `json:"files,omitempty"`
+	// Shards (with -shards > 1) shows which process reconciled which connections.
+	Shards  *shardFigures `json:"shards,omitempty"`
+	Targets []target      `json:"targets"`
+	Notes   []string      `json:"notes,omitempty"`
+	Files   []string      `json:"files,omitempty"`
 }
 
 type operatorInfo struct {
@@ -134,7 +136,7 @@ func (b *bench) report(costs *requestCostFigures) *report {
 		Operator:     operatorInfo{Args: redactArgs(b.args)},
 		Machine:      machineInfo{CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), Kernel: kernel(), Started: b.started},
 		Notes:        notes,
-		Files:        append([]string{b.op.logPath}, b.profiler.saved()...),
+		Files:        append(b.logPaths(), b.profiler.saved()...),
 		RequestCosts: costs,
 	}
 	r.Ready = readyFiguresOf(conns, b.o.Connections, b.phases)
@@ -158,6 +160,10 @@ func (b *bench) report(costs *requestCostFigures) *report {
 	if len(log) >= 100_000 {
 		r.Notes = append(r.Notes,
 			"the simulator's request log is full (100,000 entries): request counts of early phases are low")
+	}
+	if b.shards != nil {
+		b.shards.fillUsage(r.Phases)
+		r.Shards = b.shards
 	}
 	r.Targets = targetsOf(b.o, r)
 	return r

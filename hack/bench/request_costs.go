@@ -50,7 +50,7 @@ var requestKinds = []string{"connection create", "status write", "Secret create"
 // measureRequestCosts stops the operator and measures the request costs with copies of
 // the first connection's objects.
 func (b *bench) measureRequestCosts(ctx context.Context) (*requestCostFigures, error) {
-	if err := b.op.stop(10 * time.Second); err != nil {
+	if err := b.stopOperators(); err != nil {
 		return nil, err
 	}
 	// Every phase is over: the watches stop, so that the scratch objects neither enter the

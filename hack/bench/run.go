@@ -30,15 +30,20 @@ type bench struct {
 	root     string
 	tmp      string
 
-	env      *testenv.Env
-	sim      *simulator.Server
-	client   client.WithWatch
-	op       *operatorProcess
-	args     []string
-	metrics  string // the operator's metrics URL, "" when off
+	env    *testenv.Env
+	sim    *simulator.Server
+	client client.WithWatch
+	// ops are the operator processes, one per shard (ops[0] is the default shard).
+	ops  []*operatorProcess
+	args []string // the flags shared by every shard
+	// metrics are the operators' metrics URLs, none when off.
+	metrics  []string
 	tracker  *tracker
 	sampler  *sampler
 	profiler *profiler
+
+	// shards shows which process reconciled which connections (-shards > 1).
+	shards *shardFigures
 
 	phases  []phase
 	scrapes map[string]sampleSet // the operator's metrics at the end of each phase ("start": before the first)
@@ -80,6 +85,11 @@ func run(ctx context.Context, o options, progress io.Writer) (rep *report, err e
 	}
 	if err := b.measure(ctx); err != nil {
 		return nil, err
+	}
+	if o.Shards > 1 {
+		if b.shards, err = b.checkShards(ctx); err != nil {
+			return nil, err
+		}
 	}
 	var costs *requestCostFigures
 	if o.RequestCosts {
@@ -193,14 +203,7 @@ func (b *bench) startOperator(ctx context.Context, bin string) error {
 		fmt.Sprintf("--kube-api-burst=%d", b.o.KubeAPIBurst),
 		fmt.Sprintf("--concurrency=%d", b.o.Concurrency),
 	}
-	if b.o.Metrics {
-		addr, err := freeLoopbackAddr()
-		if err != nil {
-			return err
-		}
-		b.args = append(b.args, "--metrics-bind-address="+addr, "--metrics-secure=false")
-		b.metrics = "http://" + addr + "/metrics"
-	} else {
+	if !b.o.Metrics {
 		b.args = append(b.args, "--metrics-bind-address=0")
 	}
 	hosts := make([]string, 0, len(b.sim.HostAliases()))
@@ -221,12 +224,7 @@ func (b *bench) startOperator(ctx context.Context, bin string) error {
 		b.profiler = &profiler{addr: addr, prefix: prefix,
 			apiHTTP: b.apiHTTP, apiURL: strings.TrimSuffix(b.env.Config.Host, "/")}
 	}
-	b.logf("Starting the operator (log: %s)", prefix+".operator.log")
-	if b.op, err = startOperator(bin, b.args, env, prefix+".operator.log"); err != nil {
-		return err
-	}
-	b.sampler.add("operator", b.op.Pid())
-	return b.op.waitReady(ctx, 2*time.Minute)
+	return b.startShards(ctx, bin, env, prefix)
 }
 
 // close stops the operator, the simulator and the control plane, and removes the
@@ -236,9 +234,7 @@ func (b *bench) close() error {
 	if b.stopBackground != nil {
 		b.stopBackground()
 	}
-	if b.op != nil {
-		errs = append(errs, b.op.stop(10*time.Second))
-	}
+	errs = append(errs, b.stopOperators())
 	if b.sim != nil {
 		b.sim.Close()
 	}

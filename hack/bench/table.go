@@ -18,8 +18,8 @@ func printTable(out io.Writer, r *report) {
 		health = o.HealthInterval.String()
 	}
 	_, _ = fmt.Fprintf(out, "\nd365-operator benchmark: N=%d connections, K=%d identities, %d environments, "+
-		"%d per namespace, token lifetime %s, health interval %s, %d CPUs\n",
-		o.Connections, o.Identities, o.Environments, o.PerNamespace, o.TokenLifetime, health, r.Machine.CPUs)
+		"%d per namespace, token lifetime %s, health interval %s, %d operator process(es), %d CPUs\n",
+		o.Connections, o.Identities, o.Environments, o.PerNamespace, o.TokenLifetime, health, o.Shards, r.Machine.CPUs)
 	_, _ = fmt.Fprintf(out, "operator flags: %s\n\n", strings.Join(r.Operator.Args, " "))
 
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -51,17 +51,23 @@ func printTable(out io.Writer, r *report) {
 	row("other Entra requests / failed", func(p phaseFigures) string {
 		return fmt.Sprintf("%d / %d", p.EntraMetadata, p.FailedRequests)
 	})
-	for _, proc := range []string{"operator", "kube-apiserver", "etcd", "bench", othersName, machineName} {
+	for _, proc := range append(operatorNames(r), "kube-apiserver", "etcd", "bench", othersName, machineName) {
 		row(proc+" CPU s (cores)", func(p phaseFigures) string {
 			u := p.Processes[proc]
 			return fmt.Sprintf("%.2f (%.2f)", u.CPUSeconds, u.CPUCores)
 		})
 	}
-	row("operator peak RSS MiB", func(p phaseFigures) string {
-		return fmt.Sprintf("%.1f", p.Processes["operator"].PeakRSSMiB)
-	})
-	row("operator VmHWM MiB", func(p phaseFigures) string { return fmt.Sprintf("%.1f", p.Processes["operator"].HWMMiB) })
-	row("operator heap in use MiB", func(p phaseFigures) string {
+	for _, proc := range operatorNames(r) {
+		row(proc+" peak RSS MiB", func(p phaseFigures) string {
+			return fmt.Sprintf("%.1f", p.Processes[proc].PeakRSSMiB)
+		})
+		row(proc+" VmHWM MiB", func(p phaseFigures) string { return fmt.Sprintf("%.1f", p.Processes[proc].HWMMiB) })
+	}
+	heapLabel := "operator heap in use MiB"
+	if o.Shards > 1 {
+		heapLabel = "operator heap in use MiB (all processes)"
+	}
+	row(heapLabel, func(p phaseFigures) string {
 		if p.Metrics == nil {
 			return "-"
 		}
@@ -93,6 +99,15 @@ func printTable(out io.Writer, r *report) {
 			f.CPUMsPerConnection, f.Seconds, r.Machine.CPUs, r.Ready.Of)
 	}
 	_, _ = fmt.Fprintf(out, "discovery requests by environment: %v\n", r.DiscoveryByEnvironment)
+	if f := r.Shards; f != nil {
+		_, _ = fmt.Fprintf(out, "shards: %d processes;", f.Shards)
+		for _, p := range f.Processes {
+			_, _ = fmt.Fprintf(out, " %s (%s): %d connections, peak RSS %.1f MiB, CPU %.2f s;",
+				p.Name, p.Selector, p.Reconciled, p.PeakRSSMiB, p.CPUSeconds)
+		}
+		_, _ = fmt.Fprintf(out, " reconciled by two %d, by none %d; identities split %d; shard assign would relabel %d\n",
+			f.ReconciledByTwo, f.ReconciledByNone, f.IdentitiesSplit, f.AssignWouldRelabel)
+	}
 	if w := r.Wave; w != nil {
 		_, _ = fmt.Fprintf(out, "refresh wave: %d/%d replaced over %.1fs (jitter window %.0fs); "+
 			"lag after plan p50 %.2fs p99 %.2fs max %.2fs; least validity left %.0fs; expired %d\n",

@@ -54,13 +54,36 @@ func targetsOf(o options, r *report) []target {
 	add("all connections Ready after the first create", fmt.Sprintf("<= %.0f s", budget), figure,
 		allReady && r.Ready.AllReadySeconds <= budget)
 
+	// Each process against the budget of its share of the connections.
 	var peak float64
 	for _, p := range r.Phases {
-		u := p.Processes["operator"]
-		peak = math.Max(peak, math.Max(u.PeakRSSMiB, u.HWMMiB))
+		for _, name := range operatorNames(r) {
+			u := p.Processes[name]
+			peak = math.Max(peak, math.Max(u.PeakRSSMiB, u.HWMMiB))
+		}
 	}
-	rss := rssBudgetMiB(o.Connections)
-	add("operator peak RSS (VmHWM)", fmt.Sprintf("< %.0f MiB", rss), fmt.Sprintf("%.1f MiB", peak), peak > 0 && peak < rss)
+	share := (o.Connections + o.Shards - 1) / o.Shards
+	if f := r.Shards; f != nil {
+		share = 0
+		for _, p := range f.Processes {
+			share = max(share, p.Reconciled)
+		}
+	}
+	rss := rssBudgetMiB(share)
+	name := "operator peak RSS (VmHWM)"
+	if o.Shards > 1 {
+		name = fmt.Sprintf("largest operator process peak RSS (VmHWM; budget of %d connections)", share)
+	}
+	add(name, fmt.Sprintf("< %.0f MiB", rss), fmt.Sprintf("%.1f MiB", peak), peak > 0 && peak < rss)
+
+	if f := r.Shards; f != nil {
+		add("connections reconciled by two shards", "0", fmt.Sprint(f.ReconciledByTwo), f.ReconciledByTwo == 0)
+		add("connections reconciled by no shard", "0", fmt.Sprint(f.ReconciledByNone), f.ReconciledByNone == 0)
+		add("identities split across shards", "0", fmt.Sprint(f.IdentitiesSplit), f.IdentitiesSplit == 0)
+		add("connections `shard assign` would relabel", "0", fmt.Sprint(f.AssignWouldRelabel), f.AssignWouldRelabel == 0)
+	} else if o.Shards > 1 {
+		add("shards checked", "yes", "no", false)
+	}
 
 	pt := r.PerToken
 	add("token requests per (identity, resource) per token generation (worst identity)", "<= 1",
@@ -70,7 +93,13 @@ func targetsOf(o options, r *report) []target {
 	for _, host := range newWorld(o).EnvHosts {
 		discMax = max(discMax, r.DiscoveryByEnvironment[host])
 	}
-	add("discovery requests per environment", "<= 1", fmt.Sprint(discMax), discMax <= 1)
+	// Each process discovers an environment once: with shards, once per process.
+	if o.Shards > 1 {
+		add("discovery requests per environment (each process discovers once)", fmt.Sprintf("<= %d", o.Shards),
+			fmt.Sprint(discMax), discMax <= o.Shards)
+	} else {
+		add("discovery requests per environment", "<= 1", fmt.Sprint(discMax), discMax <= 1)
+	}
 
 	add("Secret writes per connection per token (first token; refreshes)", "<= 1",
 		fmt.Sprintf("%d; %d", pt.SecretWritesFirstMax, pt.SecretWritesRefreshMax),
