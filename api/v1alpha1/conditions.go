@@ -123,6 +123,15 @@ const (
 	ReasonWhoAmIFailed = "WhoAmIFailed"
 )
 
+// Reasons of the privilege check (spec.healthCheck.requiredPrivileges).
+const (
+	// ReasonMissingPrivileges: the application user lacks required privileges (or the depth
+	// required), or the prvReadUser privilege needed to read them; the message names them.
+	ReasonMissingPrivileges = "MissingPrivileges"
+	// ReasonPrivilegeCheckFailed: RetrieveUserPrivileges failed in a way that may pass on retry.
+	ReasonPrivilegeCheckFailed = "PrivilegeCheckFailed"
+)
+
 // Annotations and labels the operator reads or writes.
 const (
 	// AnnotationRequestedAt: any new value forces an immediate refresh (echoed in

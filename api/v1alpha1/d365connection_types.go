@@ -151,7 +151,24 @@ type HealthCheckSpec struct {
 	// Disabled turns the WhoAmI health check off.
 	// +optional
 	Disabled bool `json:"disabled,omitempty"`
+
+	// RequiredPrivileges the application user must hold, as Dataverse spells them
+	// ("prvReadAccount"), each optionally with the least depth it needs
+	// ("prvCreateContact:Global"; Basic < Local < Deep < Global). After WhoAmI the operator
+	// calls RetrieveUserPrivileges (shared by connections holding the same token, once per
+	// interval) and sets Healthy=False, reason MissingPrivileges, naming what is missing.
+	// Empty: no privilege check and no extra call. Reading the privileges takes prvReadUser.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=64
+	RequiredPrivileges []RequiredPrivilege `json:"requiredPrivileges,omitempty"`
 }
+
+// RequiredPrivilege is a privilege name with an optional depth: "prvReadAccount" or
+// "prvReadAccount:Global".
+// +kubebuilder:validation:MaxLength=128
+// +kubebuilder:validation:XValidation:rule="self.matches('^prv[A-Za-z0-9_]+(:(Basic|Local|Deep|Global))?$')",message="requiredPrivileges items are privilege names as Dataverse spells them (prvReadAccount), optionally with a depth: prvReadAccount:Global (Basic, Local, Deep or Global)"
+type RequiredPrivilege string
 
 // D365ConnectionStatus reports how the connection stands.
 type D365ConnectionStatus struct {
@@ -216,6 +233,27 @@ type D365ConnectionStatus struct {
 	// Identity is who the environment says the token belongs to (WhoAmI).
 	// +optional
 	Identity *Identity `json:"identity,omitempty"`
+
+	// Environment describes the Dataverse environment (RetrieveVersion and
+	// RetrieveCurrentOrganization), refreshed hourly and when WhoAmI's organization id changes.
+	// +optional
+	Environment *EnvironmentInfo `json:"environment,omitempty"`
+}
+
+// EnvironmentInfo is what the environment says about itself.
+type EnvironmentInfo struct {
+	// Version is the Dataverse version, e.g. 9.2.25013.169 (RetrieveVersion).
+	// +optional
+	Version string `json:"version,omitempty"`
+	// OrganizationName is the organization's name in URLs (OrganizationDetail.UrlName).
+	// +optional
+	OrganizationName string `json:"organizationName,omitempty"`
+	// UniqueName is the organization's unique name (OrganizationDetail.UniqueName).
+	// +optional
+	UniqueName string `json:"uniqueName,omitempty"`
+	// FriendlyName is the organization's display name (OrganizationDetail.FriendlyName).
+	// +optional
+	FriendlyName string `json:"friendlyName,omitempty"`
 }
 
 // Identity is the WhoAmI answer.

@@ -8,6 +8,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"math"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -54,6 +55,18 @@ func TestBenchmarkSmoke(t *testing.T) {
 	if rest.SecretWrites+rest.StatusWrites != 0 || rest.TokenRequests != 0 || rest.WhoAmI != 0 {
 		t.Errorf("at rest: %d Secret writes, %d status writes, %d token requests, %d WhoAmI; want none",
 			rest.SecretWrites, rest.StatusWrites, rest.TokenRequests, rest.WhoAmI)
+	}
+	// Health calls stay per (identity, environment): per pair and token, one shared WhoAmI
+	// and one shared privilege check, never one per connection (5 connections per pair here).
+	for _, p := range r.Phases {
+		perPair := 2 * math.Max(1, p.TokenRequestsPerPairMax)
+		if p.Privileges > p.WhoAmI || float64(p.HealthCallsPerPairMax) > perPair {
+			t.Errorf("%s: %d privilege checks for %d WhoAmI; worst (identity, environment) made %d health calls, want <= %.0f",
+				p.Name, p.Privileges, p.WhoAmI, p.HealthCallsPerPairMax, perPair)
+		}
+	}
+	if rest.Privileges != 0 {
+		t.Errorf("at rest: %d privilege checks, want none", rest.Privileges)
 	}
 	if r.Wave == nil {
 		t.Fatal("no refresh wave measured")

@@ -93,6 +93,7 @@ func (b *bench) phaseFiguresOf(p phase, writes []write, log []simulator.Request,
 		f.WhoAmIPerConnPerInterval = f.WhoAmIPerConn / (f.Seconds / b.o.healthInterval().Seconds())
 	}
 	f.EntraMetadata, f.FailedRequests = c.EntraMetadata, c.Failed
+	f.Privileges, f.HealthCallsPerPairMax = c.Privileges, maxValue(c.HealthByPair)
 	totalPairs := 0
 	for client, np := range pairs {
 		totalPairs += np

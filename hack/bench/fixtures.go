@@ -91,6 +91,8 @@ func connection(o options, w world, i int) *v1alpha1.D365Connection {
 	if i%2 == 1 {
 		shapeOutput(conn)
 	}
+	// Every connection checks a privilege: the check is shared per (identity, environment).
+	conn.Spec.HealthCheck.RequiredPrivileges = []v1alpha1.RequiredPrivilege{"prvReadAccount:Global"}
 	return conn
 }
 

@@ -78,8 +78,12 @@ type phaseFigures struct {
 	// WhoAmIPerConnPerInterval (rest phase only) is WhoAmIPerConn over the phase's length
 	// in health intervals: the steady-state health-check rate.
 	WhoAmIPerConnPerInterval float64 `json:"whoAmIPerConnectionPerHealthInterval"`
-	EntraMetadata            int     `json:"entraMetadataRequests"`
-	FailedRequests           int     `json:"failedRequests"`
+	// Privileges counts RetrieveUserPrivileges calls; HealthCallsPerPairMax is the most
+	// WhoAmI plus RetrieveUserPrivileges calls one (identity, environment) pair made.
+	Privileges            int `json:"privilegeChecks"`
+	HealthCallsPerPairMax int `json:"healthCallsPerPairMax"`
+	EntraMetadata         int `json:"entraMetadataRequests"`
+	FailedRequests        int `json:"failedRequests"`
 	// RepeatedWrites describes connections written more than once in the phase.
 	RepeatedWrites []string         `json:"repeatedWrites,omitempty"`
 	Processes      map[string]usage `json:"processes"`

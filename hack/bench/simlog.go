@@ -17,6 +17,10 @@ type requestCounts struct {
 	DiscoveryByEnv map[string]int
 	// WhoAmI counts WhoAmI calls.
 	WhoAmI int
+	// Privileges counts RetrieveUserPrivileges calls.
+	Privileges int
+	// HealthByPair counts WhoAmI and RetrieveUserPrivileges calls by (client id, environment).
+	HealthByPair map[string]int
 	// EntraMetadata counts other Entra ID requests (OpenID configuration, instance
 	// discovery): MSAL's, per client.
 	EntraMetadata int
@@ -30,7 +34,7 @@ func countRequests(log []simulator.Request, envHosts []string, from, to time.Tim
 	for _, h := range envHosts {
 		envs[h] = true
 	}
-	c := requestCounts{TokenByClient: map[string]int{}, DiscoveryByEnv: map[string]int{}}
+	c := requestCounts{TokenByClient: map[string]int{}, DiscoveryByEnv: map[string]int{}, HealthByPair: map[string]int{}}
 	for _, r := range log {
 		if r.Time.Before(from) || !r.Time.Before(to) {
 			continue
@@ -40,6 +44,10 @@ func countRequests(log []simulator.Request, envHosts []string, from, to time.Tim
 		switch {
 		case envs[r.Host] && strings.Contains(path, "/whoami"):
 			c.WhoAmI++
+			c.HealthByPair[r.ClientID+" "+r.Host]++
+		case envs[r.Host] && strings.HasSuffix(path, ".retrieveuserprivileges()"):
+			c.Privileges++
+			c.HealthByPair[r.ClientID+" "+r.Host]++
 		case envs[r.Host] && r.Method == http.MethodGet && r.ClientID == "":
 			c.DiscoveryByEnv[r.Host]++
 			challenge = r.Status == http.StatusUnauthorized

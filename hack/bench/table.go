@@ -48,6 +48,9 @@ func printTable(out io.Writer, r *report) {
 		}
 		return fmt.Sprintf("%d (%.2f)", p.WhoAmI, p.WhoAmIPerConn)
 	})
+	row("privilege checks / health calls, worst pair", func(p phaseFigures) string {
+		return fmt.Sprintf("%d / %d", p.Privileges, p.HealthCallsPerPairMax)
+	})
 	row("other Entra requests / failed", func(p phaseFigures) string {
 		return fmt.Sprintf("%d / %d", p.EntraMetadata, p.FailedRequests)
 	})

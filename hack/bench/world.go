@@ -57,7 +57,8 @@ func (w world) simulatorConfig(lifetime time.Duration) simulator.Config {
 			ClientID: id.ClientID, DisplayName: "bench " + id.ClientID[:8],
 			Secrets: []simulator.Secret{{Value: id.Secret}},
 		})
-		users = append(users, simulator.ApplicationUser{ClientID: id.ClientID})
+		users = append(users, simulator.ApplicationUser{ClientID: id.ClientID,
+			Privileges: []simulator.Privilege{{Name: "prvReadUser"}, {Name: "prvReadAccount"}}})
 	}
 	cfg := simulator.Config{TokenLifetime: lifetime, Tenants: []simulator.Tenant{tenant}}
 	for _, h := range w.EnvHosts {

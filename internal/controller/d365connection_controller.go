@@ -36,6 +36,9 @@ type TokenProvider interface {
 type Environment interface {
 	Discover(ctx context.Context, environmentURL string) (dataverse.Authority, error)
 	WhoAmI(ctx context.Context, environmentURL, accessToken string) (dataverse.Identity, error)
+	RetrieveUserPrivileges(ctx context.Context, environmentURL, accessToken, userID string) (dataverse.UserPrivileges, error)
+	RetrieveVersion(ctx context.Context, environmentURL, accessToken string) (dataverse.Version, error)
+	RetrieveCurrentOrganization(ctx context.Context, environmentURL, accessToken string) (dataverse.Organization, error)
 }
 
 // TrustPolicy decides which hosts may receive credentials (trust.Policy).
@@ -75,6 +78,8 @@ type D365ConnectionReconciler struct {
 	retries     *retryPlanner
 	healthRuns  healthRuns
 	whoAmIs     *whoAmIs
+	privileges  *privilegeChecks
+	envInfos    *environmentInfos
 }
 
 // New builds the reconciler.
@@ -92,6 +97,8 @@ func New(d Dependencies) *D365ConnectionReconciler {
 		retries:      newRetryPlanner(),
 		healthRuns:   healthRuns{last: map[types.NamespacedName]time.Time{}},
 		whoAmIs:      newWhoAmIs(),
+		privileges:   newPrivilegeChecks(),
+		envInfos:     newEnvironmentInfos(),
 	}
 }
 

@@ -47,14 +47,19 @@ var (
 		dataverse.ApplicationUserNotFound: {v1alpha1.ReasonApplicationUserNotFound, true},
 		dataverse.AccessDenied:            {v1alpha1.ReasonAccessDenied, true},
 		// Administration mode ends without a change to the connection.
-		dataverse.AdminMode:        {v1alpha1.ReasonEnvironmentAdminMode, false},
+		dataverse.AdminMode: {v1alpha1.ReasonEnvironmentAdminMode, false},
+		// The application user needs a role with the named privilege: a change in Dataverse.
+		dataverse.PrivilegeDenied:  {v1alpha1.ReasonMissingPrivileges, true},
 		dataverse.InvalidRequest:   {opReason, true},
 		dataverse.NoChallenge:      {opReason, true},
 		dataverse.UnexpectedAnswer: {opReason, false},
 	}
 	dataverseOpReasons = map[dataverse.Op]string{
-		dataverse.OpDiscover: v1alpha1.ReasonAuthorityDiscoveryFailed,
-		dataverse.OpWhoAmI:   v1alpha1.ReasonWhoAmIFailed,
+		dataverse.OpDiscover:       v1alpha1.ReasonAuthorityDiscoveryFailed,
+		dataverse.OpWhoAmI:         v1alpha1.ReasonWhoAmIFailed,
+		dataverse.OpUserPrivileges: v1alpha1.ReasonPrivilegeCheckFailed,
+		// The environment's description never decides Healthy: its failures are only logged.
+		dataverse.OpEnvironmentInfo: v1alpha1.ReasonWhoAmIFailed,
 	}
 
 	// trustOutcomes: only a change to the connection, or to the operator's extra-host

@@ -14,6 +14,9 @@ const (
 	eventReasonTokenIssued = v1alpha1.ReasonTokenIssued
 	// eventReasonRecovered: the connection is Ready again after a failure.
 	eventReasonRecovered = "Recovered"
+	// eventReasonOrganizationChanged: WhoAmI answered with another organization id than at
+	// the previous check.
+	eventReasonOrganizationChanged = "OrganizationChanged"
 	// eventActionReconcile is the action of every event the reconciler emits.
 	eventActionReconcile = "Reconcile"
 )
@@ -35,5 +38,13 @@ func (r *D365ConnectionReconciler) announce(before, after *v1alpha1.D365Connecti
 		r.Recorder.Eventf(after, nil, corev1.EventTypeNormal, eventReasonTokenIssued, eventActionReconcile, "%s", is.Message)
 	case is.Status == metav1.ConditionFalse:
 		r.Recorder.Eventf(after, nil, corev1.EventTypeWarning, is.Reason, eventActionReconcile, "%s", is.Message)
+	}
+}
+
+// announceOrganizationChange emits the Warning event of an organization id that changed
+// between two health checks.
+func (r *D365ConnectionReconciler) announceOrganizationChange(conn *v1alpha1.D365Connection, note string) {
+	if r.Recorder != nil {
+		r.Recorder.Eventf(conn, nil, corev1.EventTypeWarning, eventReasonOrganizationChanged, eventActionReconcile, "%s", "WhoAmI: "+note)
 	}
 }

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -13,25 +14,19 @@ import (
 	"github.com/d365-operator/d365-operator/internal/environment"
 )
 
-// checkHealth runs WhoAmI when a new token was just issued or the interval has passed;
-// connections holding the same token share one call (whoAmIs). Sets s.healthAt (when the
-// next check is due), Healthy, and on a change status.identity and lastHealthCheckTime.
+// checkHealth runs WhoAmI when a new token was just issued or the interval has passed,
+// then the privilege check (when spec.healthCheck.requiredPrivileges names any) and the
+// environment's description; connections holding the same token share the calls. Sets
+// s.healthAt (when the next check is due), Healthy, and on a change status.identity,
+// status.environment and lastHealthCheckTime.
 func (r *D365ConnectionReconciler) checkHealth(ctx context.Context, s *reconcileState) *stepError {
-	conn, mnow := s.conn, metav1.NewTime(s.now)
-	hc := conn.Spec.HealthCheck
-	switch {
-	case hc.Disabled:
-		setCondition(conn, mnow, v1alpha1.ConditionHealthy, metav1.ConditionTrue, v1alpha1.ReasonHealthCheckDisabled,
-			"WhoAmI health checks are disabled (spec.healthCheck.disabled)")
-		return nil
-	case s.env.Kind() == environment.OnlineManagementAPI:
-		setCondition(conn, mnow, v1alpha1.ConditionHealthy, metav1.ConditionTrue, v1alpha1.ReasonHealthCheckNotApplicable,
-			"The Online Management API has no WhoAmI; health is not checked for this endpoint")
+	if notChecked(s) {
 		return nil
 	}
+	conn := s.conn
 	interval := defaultHealthInterval
-	if hc.Interval != nil {
-		interval = hc.Interval.Duration
+	if conn.Spec.HealthCheck.Interval != nil {
+		interval = conn.Spec.HealthCheck.Interval.Duration
 	}
 	if due, failed, wait := r.healthCheckDue(s, interval); wait {
 		s.healthAt = due
@@ -40,7 +35,11 @@ func (r *D365ConnectionReconciler) checkHealth(ctx context.Context, s *reconcile
 
 	who, err := r.whoAmIs.check(ctx, r.Environments, s.env.URL(), s.token.AccessToken, s.now)
 	r.healthRuns.record(types.NamespacedName{Namespace: conn.Namespace, Name: conn.Name}, s.now)
+	if err == nil {
+		err = r.checkPrivileges(ctx, s, who, interval)
+	}
 	if err != nil {
+		mnow := metav1.NewTime(s.now)
 		conn.Status.LastHealthCheckTime = &mnow
 		failed := classify(err, v1alpha1.ReasonWhoAmIFailed)
 		s.healthAt = s.now.Add(min(interval, time.Minute))
@@ -49,9 +48,27 @@ func (r *D365ConnectionReconciler) checkHealth(ctx context.Context, s *reconcile
 		}
 		return failed
 	}
-	recordHealthy(s, who)
+	r.refreshEnvironmentInfo(ctx, s, who)
+	r.recordHealthy(s, who)
 	s.healthAt = s.now.Add(jitteredInterval(interval, jitterFor(string(conn.UID))))
 	return nil
+}
+
+// notChecked sets Healthy for a connection whose health is not checked: checks disabled,
+// or an endpoint without WhoAmI (the Online Management API).
+func notChecked(s *reconcileState) bool {
+	conn, mnow := s.conn, metav1.NewTime(s.now)
+	switch {
+	case conn.Spec.HealthCheck.Disabled:
+		setCondition(conn, mnow, v1alpha1.ConditionHealthy, metav1.ConditionTrue, v1alpha1.ReasonHealthCheckDisabled,
+			"WhoAmI health checks are disabled (spec.healthCheck.disabled)")
+		return true
+	case s.env.Kind() == environment.OnlineManagementAPI:
+		setCondition(conn, mnow, v1alpha1.ConditionHealthy, metav1.ConditionTrue, v1alpha1.ReasonHealthCheckNotApplicable,
+			"The Online Management API has no WhoAmI; health is not checked for this endpoint")
+		return true
+	}
+	return false
 }
 
 // healthCheckDue returns, when the last check is recent enough to stand (wait), when the
@@ -81,19 +98,32 @@ func (r *D365ConnectionReconciler) healthCheckDue(s *reconcileState, interval ti
 
 // recordHealthy sets Healthy and the identity WhoAmI returned. A passing check that changes
 // nothing is not written: a healthy connection causes no API writes at rest. The time is
-// recorded with a new token (written anyway) or a change.
-func recordHealthy(s *reconcileState, who dataverse.Identity) {
+// recorded with a new token (written anyway) or a change. An organization id other than
+// the one of the previous check means the environment at this URL was copied over or
+// reset: a Warning event, and a note in the message that stays until the next change.
+func (r *D365ConnectionReconciler) recordHealthy(s *reconcileState, who dataverse.Identity) {
 	conn, mnow := s.conn, metav1.NewTime(s.now)
 	identity := &v1alpha1.Identity{UserID: who.UserID, BusinessUnitID: who.BusinessUnitID, OrganizationID: who.OrganizationID}
-	same := conditionTrue(conn, v1alpha1.ConditionHealthy) &&
-		findCondition(conn, v1alpha1.ConditionHealthy).Reason == v1alpha1.ReasonWhoAmISucceeded &&
+	healthy := findCondition(conn, v1alpha1.ConditionHealthy)
+	same := healthy.Status == metav1.ConditionTrue && healthy.Reason == v1alpha1.ReasonWhoAmISucceeded &&
 		conn.Status.Identity != nil && *conn.Status.Identity == *identity
 	if s.fresh || !same || conn.Status.LastHealthCheckTime == nil {
 		conn.Status.LastHealthCheckTime = &mnow
 	}
+	message := "WhoAmI succeeded as application user " + who.UserID
+	if len(conn.Spec.HealthCheck.RequiredPrivileges) > 0 {
+		message += ", which holds the required privileges"
+	}
+	if prev := conn.Status.Identity; prev != nil && prev.OrganizationID != "" && prev.OrganizationID != who.OrganizationID {
+		note := fmt.Sprintf("the environment at this URL is now a different organization (organization id %s, was %s): it was copied over or reset",
+			who.OrganizationID, prev.OrganizationID)
+		message += "; " + note
+		r.announceOrganizationChange(conn, note)
+	} else if same {
+		message = healthy.Message // keeps an earlier note until the next change
+	}
 	conn.Status.Identity = identity
-	setCondition(conn, mnow, v1alpha1.ConditionHealthy, metav1.ConditionTrue, v1alpha1.ReasonWhoAmISucceeded,
-		"WhoAmI succeeded as application user "+who.UserID)
+	setCondition(conn, mnow, v1alpha1.ConditionHealthy, metav1.ConditionTrue, v1alpha1.ReasonWhoAmISucceeded, message)
 }
 
 func findCondition(conn *v1alpha1.D365Connection, typ string) *metav1.Condition {

@@ -60,6 +60,8 @@ func (w *whoAmIs) check(ctx context.Context, env Environment, envURL, accessToke
 	a, err := w.recent.Get(ctx, key, fresh, func(ctx context.Context) (whoAmIAnswer, error) {
 		start := time.Now()
 		who, err := env.WhoAmI(ctx, envURL, accessToken)
+		recordBudget(envURL, who.UserID, who.Budget)
+		recordThrottle(envURL, err)
 		reason := v1alpha1.ReasonWhoAmISucceeded
 		if err != nil {
 			reason = classify(err, v1alpha1.ReasonWhoAmIFailed).Reason

@@ -32,6 +32,18 @@ func (e *countingEnvironment) WhoAmI(_ context.Context, _, accessToken string) (
 	return dataverse.Identity{UserID: "user-of-" + accessToken}, nil
 }
 
+func (e *countingEnvironment) RetrieveUserPrivileges(context.Context, string, string, string) (dataverse.UserPrivileges, error) {
+	return dataverse.UserPrivileges{}, errors.New("not used")
+}
+
+func (e *countingEnvironment) RetrieveVersion(context.Context, string, string) (dataverse.Version, error) {
+	return dataverse.Version{}, errors.New("not used")
+}
+
+func (e *countingEnvironment) RetrieveCurrentOrganization(context.Context, string, string) (dataverse.Organization, error) {
+	return dataverse.Organization{}, errors.New("not used")
+}
+
 func TestWhoAmIIsSharedPerTokenAndEnvironmentOnly(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)

@@ -2,8 +2,6 @@ package dataverse
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"net/http"
 
 	"k8s.io/utils/clock"
@@ -58,6 +56,8 @@ type Identity struct {
 	BusinessUnitID string
 	// OrganizationID is the environment's organization.
 	OrganizationID string
+	// Budget is what the answer's service protection headers said remained.
+	Budget Budget
 }
 
 // whoAmIResponse is Microsoft.Dynamics.CRM.WhoAmIResponse.
@@ -71,42 +71,12 @@ type whoAmIResponse struct {
 // with the OData headers the Web API documentation recommends. Failures are *Error values
 // (or a *trust.Error, see WithTrust) whose messages never contain the token.
 func (c *Client) WhoAmI(ctx context.Context, environmentURL, accessToken string) (Identity, error) {
-	env, err := c.parseEnvironment(environmentURL, OpWhoAmI)
+	var who whoAmIResponse
+	budget, err := c.get(ctx, OpWhoAmI, environmentURL, accessToken, "WhoAmI", &who, func() bool { return who.UserID != "" })
 	if err != nil {
 		return Identity{}, err
 	}
-	if accessToken == "" {
-		return Identity{}, &Error{Op: OpWhoAmI, Kind: InvalidRequest, Message: "No access token to check"}
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, env.WebAPIURL()+"WhoAmI", nil)
-	if err != nil {
-		return Identity{}, &Error{Op: OpWhoAmI, Kind: InvalidRequest, Message: "Cannot build the WhoAmI request: " + err.Error()}
-	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("OData-MaxVersion", "4.0")
-	req.Header.Set("OData-Version", "4.0")
-	req.Header.Set("Authorization", "Bearer "+accessToken)
-
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return Identity{}, networkError(OpWhoAmI, env.Host(), err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	body, readErr := transport.ReadBody(resp.Body) // read whole (up to the cap): the connection is reused
-
-	if resp.StatusCode != http.StatusOK {
-		return Identity{}, c.whoAmIError(resp, body)
-	}
-	if readErr != nil {
-		return Identity{}, &Error{Op: OpWhoAmI, Kind: UnexpectedAnswer, StatusCode: resp.StatusCode,
-			Message: fmt.Sprintf("Reading the WhoAmI answer from %s failed: %v", env.Host(), readErr)}
-	}
-	var who whoAmIResponse
-	if err := json.Unmarshal(body, &who); err != nil || who.UserID == "" {
-		return Identity{}, &Error{Op: OpWhoAmI, Kind: UnexpectedAnswer, StatusCode: resp.StatusCode,
-			Message: fmt.Sprintf("%s answered WhoAmI with HTTP 200 but not with a WhoAmIResponse", env.Host())}
-	}
-	return Identity{UserID: who.UserID, BusinessUnitID: who.BusinessUnitID, OrganizationID: who.OrganizationID}, nil
+	return Identity{UserID: who.UserID, BusinessUnitID: who.BusinessUnitID, OrganizationID: who.OrganizationID, Budget: budget}, nil
 }
 
 // parseEnvironment parses the environment URL strictly (plain http is refused here, not

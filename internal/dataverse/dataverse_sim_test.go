@@ -128,6 +128,10 @@ func TestSimulatorDemoIdentity(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := dataverse.Identity{UserID: "22cc22cc-dd33-4e44-8f55-66aa66aa66aa", BusinessUnitID: "11bb11bb-cc22-4d33-8e44-55ff55ff55ff", OrganizationID: "00aa00aa-bb11-4c22-8d33-44ee44ee44ee"}
+	if !who.Budget.HasRequests || !who.Budget.HasExecutionTime {
+		t.Errorf("WhoAmI budget %+v, want both service protection headers read", who.Budget)
+	}
+	who.Budget = dataverse.Budget{}
 	if who != want {
 		t.Errorf("WhoAmI = %+v, want %+v", who, want)
 	}

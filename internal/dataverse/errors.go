@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -29,6 +30,10 @@ type Error struct {
 	Message string
 	// RetryAfter is the server's Retry-After, when it sent one.
 	RetryAfter time.Duration
+	// Limit is the service protection limit a Throttled call hit.
+	Limit Limit
+	// Privilege is the privilege a PrivilegeDenied answer names ("prvReadUser"), if any.
+	Privilege string
 
 	cause error // a network or context error, for errors.Is
 }
@@ -49,7 +54,11 @@ const (
 	codeRequestsLimit      = "0x80072322"
 	codeExecutionTimeLimit = "0x80072321"
 	codeConcurrencyLimit   = "0x80072326"
+	codePrivilegeDenied    = "0x80040220" // "Principal user (…) is missing prvX privilege"
 )
+
+// missingPrivilegeRE finds the privilege a privilege-denied message names.
+var missingPrivilegeRE = regexp.MustCompile(`(?i)missing (prv[A-Za-z0-9_]+) privilege`)
 
 // throttleLimits names the service-protection limit behind each 429 code.
 var throttleLimits = map[string]string{
@@ -112,7 +121,7 @@ func (c *Client) transientError(op Op, resp *http.Response, body []byte) *Error 
 		if hasRetryAfter {
 			text += fmt.Sprintf("; retrying after %s", retryAfter)
 		}
-		return &Error{Op: op, Kind: Throttled, StatusCode: resp.StatusCode, Code: code, Message: text, RetryAfter: retryAfter}
+		return &Error{Op: op, Kind: Throttled, StatusCode: resp.StatusCode, Code: code, Message: text, RetryAfter: retryAfter, Limit: limitOf(code)}
 	case resp.StatusCode >= 500:
 		text := fmt.Sprintf("%s is unavailable (HTTP %d)", host, resp.StatusCode)
 		if msg != "" {
@@ -123,14 +132,14 @@ func (c *Client) transientError(op Op, resp *http.Response, body []byte) *Error 
 	return nil
 }
 
-// whoAmIError classifies a WhoAmI answer other than 200.
-func (c *Client) whoAmIError(resp *http.Response, body []byte) *Error {
-	if e := c.transientError(OpWhoAmI, resp, body); e != nil {
+// callError classifies an authenticated call's answer other than 200.
+func (c *Client) callError(op Op, resp *http.Response, body []byte) *Error {
+	if e := c.transientError(op, resp, body); e != nil {
 		return e
 	}
 	code, msg := parseODataError(body)
 	host := resp.Request.URL.Host
-	e := &Error{Op: OpWhoAmI, StatusCode: resp.StatusCode, Code: code}
+	e := &Error{Op: op, StatusCode: resp.StatusCode, Code: code}
 	switch {
 	case isAdminMode(msg):
 		e.Kind = AdminMode
@@ -149,12 +158,18 @@ func (c *Client) whoAmIError(resp *http.Response, body []byte) *Error {
 	case resp.StatusCode == http.StatusForbidden && strings.EqualFold(code, codeUserNotMember):
 		e.Kind = ApplicationUserNotFound
 		e.Message = fmt.Sprintf("%s does not know this application (%s): add the app to the environment as an application user with a security role, in the Power Platform admin center (Environments > Settings > Users + permissions > Application users)", host, quote(code, msg))
+	case resp.StatusCode == http.StatusForbidden && strings.EqualFold(code, codePrivilegeDenied):
+		e.Kind = PrivilegeDenied
+		if m := missingPrivilegeRE.FindStringSubmatch(msg); m != nil {
+			e.Privilege = m[1]
+		}
+		e.Message = fmt.Sprintf("%s refused %s: the application user lacks a privilege (%s); assign it a security role with that privilege, in the Power Platform admin center (Environments > Settings > Users + permissions > Application users > Manage roles)", host, op.function(), quote(code, msg))
 	case resp.StatusCode == http.StatusForbidden:
 		e.Kind = AccessDenied
 		e.Message = fmt.Sprintf("%s denied the application access (HTTP 403, %s): check the application user's security roles and the environment's security group and API allow-list", host, quote(code, msg))
 	default:
 		e.Kind = UnexpectedAnswer
-		e.Message = fmt.Sprintf("%s answered WhoAmI with HTTP %d", host, resp.StatusCode)
+		e.Message = fmt.Sprintf("%s answered %s with HTTP %d", host, op.function(), resp.StatusCode)
 		if code != "" || msg != "" {
 			e.Message += " (" + quote(code, msg) + ")"
 		}

@@ -10,7 +10,36 @@ const (
 	OpDiscover Op = "discover"
 	// OpWhoAmI is WhoAmI, the authenticated health check.
 	OpWhoAmI Op = "whoami"
+	// OpUserPrivileges is RetrieveUserPrivileges (and, where the answer lacks names, the
+	// read of the privileges entity set that resolves them).
+	OpUserPrivileges Op = "userprivileges"
+	// OpEnvironmentInfo is RetrieveVersion or RetrieveCurrentOrganization.
+	OpEnvironmentInfo Op = "environmentinfo"
 )
+
+// response names the documented answer of an Op, for messages.
+func (o Op) response() string {
+	switch o {
+	case OpUserPrivileges:
+		return "RetrieveUserPrivilegesResponse"
+	case OpEnvironmentInfo:
+		return "RetrieveVersionResponse or RetrieveCurrentOrganizationResponse"
+	}
+	return "WhoAmIResponse"
+}
+
+// function names the Web API function an Op calls, for messages.
+func (o Op) function() string {
+	switch o {
+	case OpWhoAmI:
+		return "WhoAmI"
+	case OpUserPrivileges:
+		return "RetrieveUserPrivileges"
+	case OpEnvironmentInfo:
+		return "RetrieveVersion or RetrieveCurrentOrganization"
+	}
+	return string(o)
+}
 
 // Kind says what went wrong with a Dataverse call. It is this package's own vocabulary:
 // callers decide what a kind means for them (a condition reason, whether to retry).
@@ -30,13 +59,17 @@ const (
 	AccessDenied Kind = "AccessDenied"
 	// AdminMode: the environment is in administration mode and admits administrators only.
 	AdminMode Kind = "AdminMode"
+	// PrivilegeDenied: the application user lacks a privilege the call needs (403
+	// 0x80040220, "Principal user … is missing prvX privilege"); Error.Privilege names it.
+	PrivilegeDenied Kind = "PrivilegeDenied"
 	// InvalidRequest: the call was not made: the environment URL is malformed or there is
 	// no access token to send.
 	InvalidRequest Kind = "InvalidRequest"
 	// NoChallenge: the environment answered the unauthenticated probe without a usable
 	// bearer challenge (another status, no challenge, or one naming no tenant or resource).
 	NoChallenge Kind = "NoChallenge"
-	// UnexpectedAnswer: WhoAmI was answered with another status or an unreadable body.
+	// UnexpectedAnswer: an authenticated call was answered with another status or an
+	// unreadable body.
 	UnexpectedAnswer Kind = "UnexpectedAnswer"
 )
 
@@ -44,11 +77,11 @@ const (
 func Kinds() []Kind {
 	return []Kind{
 		Throttled, Unavailable, TokenRejected, ApplicationUserNotFound, AccessDenied, AdminMode,
-		InvalidRequest, NoChallenge, UnexpectedAnswer,
+		PrivilegeDenied, InvalidRequest, NoChallenge, UnexpectedAnswer,
 	}
 }
 
 // Ops lists every Op.
 func Ops() []Op {
-	return []Op{OpDiscover, OpWhoAmI}
+	return []Op{OpDiscover, OpWhoAmI, OpUserPrivileges, OpEnvironmentInfo}
 }

@@ -159,6 +159,41 @@ type Environment struct {
 	// AdminService marks an admin.services.crm*.dynamics.com host: it challenges on
 	// /api/aad/challenge and has no Web API (no WhoAmI).
 	AdminService bool `json:"adminService,omitempty"`
+	// Version is what RetrieveVersion returns; default DefaultVersion.
+	Version string `json:"version,omitempty"`
+	// FriendlyName, UniqueName and URLName are RetrieveCurrentOrganization's
+	// OrganizationDetail; defaults derived from the host's first label.
+	FriendlyName string `json:"friendlyName,omitempty"`
+	UniqueName   string `json:"uniqueName,omitempty"`
+	URLName      string `json:"urlName,omitempty"`
+	// OmitPrivilegeNames makes RetrieveUserPrivileges answer without PrivilegeName, as
+	// older versions do (RolePrivilege had only Depth, PrivilegeId and BusinessUnitId);
+	// clients then resolve names through the privileges entity set.
+	OmitPrivilegeNames bool `json:"omitPrivilegeNames,omitempty"`
+	// RateLimit sets the service protection headers sent on every authenticated Web API
+	// answer; zero values: counted requests (6000 per 300 s window) and "1,200.00".
+	RateLimit RateLimitHeaders `json:"rateLimit,omitzero"`
+}
+
+// DefaultVersion is what RetrieveVersion returns when Environment.Version is empty.
+const DefaultVersion = "9.2.25013.169"
+
+// RateLimitHeaders are the values of Dataverse's service protection headers.
+type RateLimitHeaders struct {
+	// BurstRemaining is x-ms-ratelimit-burst-remaining-xrm-requests verbatim (e.g. "5999");
+	// empty counts the caller's requests in the current window.
+	BurstRemaining string `json:"burstRemaining,omitempty"`
+	// TimeRemaining is x-ms-ratelimit-time-remaining-xrm-requests verbatim; default
+	// "1,200.00" (seconds, thousands separator, two decimals).
+	TimeRemaining string `json:"timeRemaining,omitempty"`
+}
+
+// Privilege is a privilege an application user holds through its security roles.
+type Privilege struct {
+	// Name as Dataverse spells it, e.g. "prvReadAccount".
+	Name string `json:"name"`
+	// Depth is Basic, Local, Deep or Global; default Global.
+	Depth string `json:"depth,omitempty"`
 }
 
 // ApplicationUser binds an app registration to a Dataverse system user.
@@ -169,6 +204,10 @@ type ApplicationUser struct {
 	UserID string `json:"userID,omitempty"`
 	// SystemAdministrator lets the user in while the environment is in admin mode.
 	SystemAdministrator bool `json:"systemAdministrator,omitempty"`
+	// Privileges the user holds, as RetrieveUserPrivileges reports them. Reading them
+	// takes prvReadUser, like in Dataverse: without it the call is refused with 403
+	// 0x80040220 ("Principal user … is missing prvReadUser privilege").
+	Privileges []Privilege `json:"privileges,omitempty"`
 }
 
 // EnvironmentUser binds an Entra user to a Dataverse system user.

@@ -64,8 +64,10 @@ func (s *Server) serveAdminService(w http.ResponseWriter, r *http.Request, env E
 }
 
 // serveWebAPI answers an authorized caller's request under /api/data: the service
-// document of a version, or WhoAmI.
+// document of a version, WhoAmI, or the health functions (webapi_functions.go). Every
+// answer carries the service protection headers.
 func (s *Server) serveWebAPI(w http.ResponseWriter, r *http.Request, env Environment, userID string) {
+	s.setRateLimitHeaders(w, env, userID)
 	rest := strings.Split(strings.Trim(r.URL.Path[len("/api/data"):], "/"), "/")
 	if rest[0] == "" || !versionRE.MatchString(rest[0]) {
 		writeSegmentNotFound(w, rest[0])
@@ -74,18 +76,19 @@ func (s *Server) serveWebAPI(w http.ResponseWriter, r *http.Request, env Environ
 	version := rest[0]
 	switch {
 	case len(rest) == 1:
-		s.writeODataJSON(w, env, userID, map[string]any{
+		s.writeODataJSON(w, map[string]any{
 			"@odata.context": "https://" + env.Host + "/api/data/" + version + "/$metadata",
 			"value": []map[string]string{
 				{"name": "accounts", "kind": "EntitySet", "url": "accounts"},
 				{"name": "contacts", "kind": "EntitySet", "url": "contacts"},
+				{"name": "privileges", "kind": "EntitySet", "url": "privileges"},
 				{"name": "systemusers", "kind": "EntitySet", "url": "systemusers"},
 			},
 		})
 	case len(rest) == 2 && (strings.EqualFold(rest[1], "WhoAmI") || strings.EqualFold(rest[1], "WhoAmI()")):
 		s.serveWhoAmI(w, r, env, userID, version)
 	default:
-		writeSegmentNotFound(w, rest[1])
+		s.serveFunction(w, r, env, userID, version, rest[1:])
 	}
 }
 
@@ -97,7 +100,7 @@ func (s *Server) serveWhoAmI(w http.ResponseWriter, r *http.Request, env Environ
 		return
 	}
 	// Key order as Dataverse sends it (reference §4.2).
-	s.writeODataJSON(w, env, userID, struct {
+	s.writeODataJSON(w, struct {
 		Context        string `json:"@odata.context"`
 		BusinessUnitID string `json:"BusinessUnitId"`
 		UserID         string `json:"UserId"`
@@ -198,8 +201,21 @@ func (s *Server) authorizeCaller(w http.ResponseWriter, env Environment, c *Toke
 	return userID, true
 }
 
+// setRateLimitHeaders sets the service protection headers of an authenticated answer:
+// the environment's configured values, or the caller's requests counted in the window.
+func (s *Server) setRateLimitHeaders(w http.ResponseWriter, env Environment, userID string) {
+	burst := env.RateLimit.BurstRemaining
+	if burst == "" {
+		burst = strconv.Itoa(s.rate.remaining(env.Host+"|"+userID, s.now()))
+	}
+	h := w.Header()
+	h.Set("x-ms-dop-hint", "48")
+	h.Set("x-ms-ratelimit-time-remaining-xrm-requests", env.RateLimit.TimeRemaining)
+	h.Set("x-ms-ratelimit-burst-remaining-xrm-requests", burst)
+}
+
 // writeODataJSON sends a successful Web API response with Dataverse's headers.
-func (s *Server) writeODataJSON(w http.ResponseWriter, env Environment, userID string, body any) {
+func (s *Server) writeODataJSON(w http.ResponseWriter, body any) {
 	h := w.Header()
 	reqID := newGUID()
 	h.Set("Cache-Control", "no-cache")
@@ -209,9 +225,6 @@ func (s *Server) writeODataJSON(w http.ResponseWriter, env Environment, userID s
 	h.Set("x-ms-service-request-id", reqID)
 	h["REQ_ID"] = []string{reqID}
 	h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-	h.Set("x-ms-dop-hint", "48")
-	h.Set("x-ms-ratelimit-time-remaining-xrm-requests", "1,200.00")
-	h.Set("x-ms-ratelimit-burst-remaining-xrm-requests", strconv.Itoa(s.rate.remaining(env.Host+"|"+userID, s.now())))
 	h.Set("OData-Version", "4.0")
 	_ = writeJSONBody(w, body)
 }

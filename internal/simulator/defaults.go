@@ -78,7 +78,8 @@ func DefaultConfig() Config {
 			{
 				Host: DemoEnvironmentHost, TenantID: DemoTenantID,
 				OrganizationID: "00aa00aa-bb11-4c22-8d33-44ee44ee44ee", BusinessUnitID: "11bb11bb-cc22-4d33-8e44-55ff55ff55ff",
-				ApplicationUsers: []ApplicationUser{{ClientID: DemoClientID, UserID: "22cc22cc-dd33-4e44-8f55-66aa66aa66aa"}},
+				ApplicationUsers: []ApplicationUser{{ClientID: DemoClientID, UserID: "22cc22cc-dd33-4e44-8f55-66aa66aa66aa",
+					Privileges: []Privilege{{Name: "prvReadUser"}, {Name: "prvReadAccount"}, {Name: "prvCreateContact", Depth: "Local"}}}},
 				Users: []EnvironmentUser{
 					{ObjectID: derivedGUID("user", DemoTenantID, DemoUserUPN), UserID: "33dd33dd-ee44-4f55-8a66-77bb77bb77bb"},
 					{ObjectID: derivedGUID("user", DemoTenantID, DemoMFAUserUPN)},

@@ -15,6 +15,11 @@
 // with Dataverse's token validation, application users, administration mode, and
 // the admin service's /api/aad/challenge.
 //
+// The health functions (RetrieveUserPrivileges with an application user's configured
+// privileges, RetrieveVersion, RetrieveCurrentOrganization, the privileges entity set) and
+// the service protection headers on every authenticated answer follow
+// docs/reference/dataverse-health-functions.md, which cites Microsoft Learn for each.
+//
 // The wire formats (headers, JSON types, error bodies) follow
 // shared/reference/dataverse-entra-protocol.md; where that document marks a fact as
 // unconfirmed, the simulator's choice is named in a comment and, where it matters,

@@ -123,6 +123,7 @@ func normalizeEnvironment(e *Environment) {
 	if e.AdminModeErrorCode == "" {
 		e.AdminModeErrorCode = "0x80040220"
 	}
+	normalizeOrganization(e)
 	e.ApplicationUsers = withSystemUserIDs(e.Host, e.ApplicationUsers,
 		func(u *ApplicationUser) (key, userID *string) { return &u.ClientID, &u.UserID })
 	e.Users = withSystemUserIDs(e.Host, e.Users,
