@@ -25,21 +25,7 @@ func TestBenchmarkSmoke(t *testing.T) {
 	o.TokenLifetime = 30 * time.Second
 	o.Bucket, o.Settle = time.Second, time.Second
 	o.ReadyTimeout, o.Timeout = 45*time.Second, 3*time.Minute
-	o.Out = filepath.Join(t.TempDir(), "bench.json")
-
-	var progress bytes.Buffer
-	r, err := run(context.Background(), o, &progress)
-	t.Log(progress.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var table bytes.Buffer
-	printTable(&table, r)
-	t.Log(table.String())
-
-	if r.Ready.Ready != o.Connections {
-		t.Fatalf("%d of %d connections Ready", r.Ready.Ready, o.Connections)
-	}
+	r, table := runBenchmark(t, o)
 	if got := r.PerToken.TokenRequestsPerGeneration; got != 1 {
 		t.Errorf("token requests per (identity, resource) per token = %.2f, want exactly 1", got)
 	}
@@ -88,7 +74,7 @@ func TestBenchmarkSmoke(t *testing.T) {
 		len(f.CPUMsPerRequest) != len(requestKinds) || f.CPUMsPerConnection <= 0 {
 		t.Errorf("request costs %+v, want each request kind measured %d times", f, o.Connections)
 	}
-	if s := table.String(); !strings.Contains(s, "PASS") {
+	if s := table; !strings.Contains(s, "PASS") {
 		t.Errorf("the table shows no target verdicts:\n%s", s)
 	}
 }
@@ -115,21 +101,7 @@ func TestBenchmarkShardedSmoke(t *testing.T) {
 	o.Bucket, o.Settle = time.Second, time.Second
 	o.ReadyTimeout, o.Timeout = 45*time.Second, 3*time.Minute
 	o.RequestCosts = false
-	o.Out = filepath.Join(t.TempDir(), "bench.json")
-
-	var progress bytes.Buffer
-	r, err := run(context.Background(), o, &progress)
-	t.Log(progress.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var table bytes.Buffer
-	printTable(&table, r)
-	t.Log(table.String())
-
-	if r.Ready.Ready != o.Connections {
-		t.Fatalf("%d of %d connections Ready", r.Ready.Ready, o.Connections)
-	}
+	r, table := runBenchmark(t, o)
 	f := r.Shards
 	if f == nil || len(f.Processes) != 2 {
 		t.Fatalf("shard figures %+v, want two processes", f)
@@ -167,7 +139,27 @@ func TestBenchmarkShardedSmoke(t *testing.T) {
 		t.Errorf("refresh wave: %.2f token requests for the worst (identity, resource), want at most 1",
 			wave.TokenRequestsPerPairMax)
 	}
-	if s := table.String(); !strings.Contains(s, "operator-1 peak RSS MiB") || strings.Contains(s, "MISS") {
+	if s := table; !strings.Contains(s, "operator-1 peak RSS MiB") || strings.Contains(s, "MISS") {
 		t.Errorf("the table lacks per-process rows or misses a target:\n%s", s)
 	}
+}
+
+// runBenchmark runs the benchmark with o, logs its progress and table, and fails the test
+// unless every connection became Ready. It returns the report and the printed table.
+func runBenchmark(t *testing.T, o options) (*report, string) {
+	t.Helper()
+	o.Out = filepath.Join(t.TempDir(), "bench.json")
+	var progress bytes.Buffer
+	r, err := run(context.Background(), o, &progress)
+	t.Log(progress.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table bytes.Buffer
+	printTable(&table, r)
+	t.Log(table.String())
+	if r.Ready.Ready != o.Connections {
+		t.Fatalf("%d of %d connections Ready", r.Ready.Ready, o.Connections)
+	}
+	return r, table.String()
 }
