@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"flag"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"strings"
@@ -108,7 +109,7 @@ func run(opts options) error {
 	if err := controller.RegisterReadyMetrics(mgr.GetCache()); err != nil {
 		return fmt.Errorf("registering the ready metric: %w", err)
 	}
-	if err := setupControllers(mgr, namespaces, opts.concurrency, dependencies(httpClient, policy)); err != nil {
+	if err := setupControllers(mgr, namespaces, opts, dependencies(httpClient, policy)); err != nil {
 		return err
 	}
 	if err := addProbes(mgr); err != nil {
@@ -185,17 +186,22 @@ func dependencies(httpClient *http.Client, policy *trust.Policy) controller.Depe
 	}
 }
 
-// setupControllers adds the D365Connection reconciler to the manager, on the manager's
-// clients and a metadata-only cache of the Secrets connections reference.
-func setupControllers(mgr ctrl.Manager, namespaces map[string]cache.Config, concurrency int,
+// setupControllers adds the D365Connection and ClusterD365Identity reconcilers to the
+// manager, on the manager's clients and a metadata-only cache of the Secrets connections
+// and identities reference.
+func setupControllers(mgr ctrl.Manager, namespaces map[string]cache.Config, opts options,
 	deps controller.Dependencies) error {
-	secretMetadata, err := controller.NewSecretMetadataCache(mgr, namespaces)
-	if err != nil {
-		return fmt.Errorf("creating the Secret metadata cache: %w", err)
-	}
 	self, err := operatorServiceAccount(mgr.GetClient())
 	if err != nil {
 		return err
+	}
+	deps.ClusterResourceNamespace = opts.clusterResourceNS
+	if deps.ClusterResourceNamespace == "" {
+		deps.ClusterResourceNamespace = self.Namespace
+	}
+	secretMetadata, err := controller.NewSecretMetadataCache(mgr, withNamespace(namespaces, deps.ClusterResourceNamespace))
+	if err != nil {
+		return fmt.Errorf("creating the Secret metadata cache: %w", err)
 	}
 	deps.Client = mgr.GetClient()
 	deps.APIReader = mgr.GetAPIReader()
@@ -206,10 +212,32 @@ func setupControllers(mgr ctrl.Manager, namespaces map[string]cache.Config, conc
 	if deps.IdentityHashKey, err = identityHashKey(mgr, self); err != nil {
 		return err
 	}
-	if err := controller.New(deps).SetupWithManager(mgr, secretMetadata, concurrency); err != nil {
-		return fmt.Errorf("setting up the controller: %w", err)
+	connections := controller.New(deps)
+	if err := connections.SetupWithManager(mgr, secretMetadata, opts.concurrency); err != nil {
+		return fmt.Errorf("setting up the connection controller: %w", err)
+	}
+	shardSelector, err := shard.ParseSelector(opts.watchLabelSelector)
+	if err != nil {
+		return err
+	}
+	if err := controller.NewIdentityReconciler(connections, shardSelector).SetupWithManager(mgr, secretMetadata); err != nil {
+		return fmt.Errorf("setting up the identity controller: %w", err)
 	}
 	return nil
+}
+
+// withNamespace adds the --cluster-resource-namespace, where identities' Secrets live, to
+// the watched namespaces of the Secret metadata cache (nil, all namespaces, stays nil).
+func withNamespace(namespaces map[string]cache.Config, ns string) map[string]cache.Config {
+	if namespaces == nil || ns == "" {
+		return namespaces
+	}
+	if _, ok := namespaces[ns]; ok {
+		return namespaces
+	}
+	with := maps.Clone(namespaces)
+	with[ns] = cache.Config{}
+	return with
 }
 
 // operatorServiceAccount asks the API server who the operator runs as, because workload
@@ -252,6 +280,7 @@ type options struct {
 	leaderElectionID      string
 	watchLabelSelector    string
 	watchNamespaces       string
+	clusterResourceNS     string
 	extraAuthorityHosts   stringList
 	extraEnvironmentHosts stringList
 	hostAliases           stringList
@@ -272,6 +301,9 @@ func (o *options) BindFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&o.leaderElect, "leader-elect", false, "Elect a leader, so that only one of several replicas reconciles.")
 	fs.StringVar(&o.watchNamespaces, "watch-namespaces", "",
 		"Comma-separated namespaces to watch; empty watches all namespaces.")
+	fs.StringVar(&o.clusterResourceNS, "cluster-resource-namespace", "",
+		"Namespace of the Secrets a ClusterD365Identity references without a namespace, and of its "+
+			"workloadIdentity ServiceAccounts; empty: the operator's own namespace.")
 	fs.StringVar(&o.leaderElectionID, "leader-election-id", "d365-operator.operators.dev",
 		"Name of the leader election Lease; each shard needs its own.")
 	fs.StringVar(&o.watchLabelSelector, "watch-label-selector", "",

@@ -27,9 +27,10 @@ type AuthSpec struct {
 	Delegated *DelegatedAuth `json:"delegated,omitempty"`
 }
 
-// SecretKeyRef names a key of a Secret in the connection's namespace.
+// SecretKeyRef names a key of a Secret: in the connection's namespace, or, in a
+// ClusterD365Identity, in the namespace it names.
 type SecretKeyRef struct {
-	// Name of the Secret, in the connection's namespace.
+	// Name of the Secret.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:XValidation:rule="!format.dns1123Subdomain().validate(self).hasValue()",message="a Secret name must be lower-case letters, digits, '-' and '.', starting and ending with a letter or digit"
@@ -40,15 +41,31 @@ type SecretKeyRef struct {
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:XValidation:rule="self.matches('^[-._a-zA-Z0-9]+$')",message="a Secret key must consist of letters, digits, '-', '_' and '.'"
 	Key string `json:"key"`
+
+	// Namespace of the Secret; only in a ClusterD365Identity, where it defaults to the
+	// operator's --cluster-resource-namespace. A D365Connection refuses it: a connection only
+	// reads Secrets of its own namespace.
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:XValidation:rule="!format.dns1123Label().validate(self).hasValue()",message="namespace must be a valid namespace name"
+	Namespace string `json:"namespace,omitempty"`
 }
 
-// SecretRef names a whole Secret in the connection's namespace.
+// SecretRef names a whole Secret: in the connection's namespace, or, in a
+// ClusterD365Identity, in the namespace it names.
 type SecretRef struct {
-	// Name of the Secret, in the connection's namespace.
+	// Name of the Secret.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:XValidation:rule="!format.dns1123Subdomain().validate(self).hasValue()",message="a Secret name must be lower-case letters, digits, '-' and '.', starting and ending with a letter or digit"
 	Name string `json:"name"`
+
+	// Namespace of the Secret; only in a ClusterD365Identity, where it defaults to the
+	// operator's --cluster-resource-namespace. A D365Connection refuses it.
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:XValidation:rule="!format.dns1123Label().validate(self).hasValue()",message="namespace must be a valid namespace name"
+	Namespace string `json:"namespace,omitempty"`
 }
 
 // ClientSecretAuth is the client-credentials grant with an application secret.
@@ -89,7 +106,8 @@ type WorkloadIdentityAuth struct {
 	// ClientIDRef reads the application (client) id from a Secret.
 	// +optional
 	ClientIDRef *SecretKeyRef `json:"clientIDRef,omitempty"`
-	// ServiceAccountName is a ServiceAccount in the connection's namespace; the app's
+	// ServiceAccountName is a ServiceAccount in the connection's namespace (in a
+	// ClusterD365Identity: in the operator's --cluster-resource-namespace); the app's
 	// federated credential must trust subject system:serviceaccount:<namespace>:<name>.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253

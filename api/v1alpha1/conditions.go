@@ -169,3 +169,20 @@ const (
 	SecretKeyEnvironmentURL = "environment_url"
 	SecretKeyWebAPIURL      = "web_api_url"
 )
+
+// Reasons for a connection that signs in through a ClusterD365Identity (spec.identityRef).
+const (
+	// ReasonIdentityNotFound: spec.identityRef names no ClusterD365Identity.
+	ReasonIdentityNotFound = "IdentityNotFound"
+	// ReasonIdentityNotAllowed: the identity's allowedNamespaces do not include the
+	// connection's namespace; no token is requested.
+	ReasonIdentityNotAllowed = "IdentityNotAllowed"
+)
+
+// Reasons on a ClusterD365Identity's Ready condition (besides the credential reasons above).
+const (
+	// ReasonCredentialResolved: the credential material resolves; no connection used it yet.
+	ReasonCredentialResolved = "CredentialResolved"
+	// ReasonCredentialAccepted: Entra ID issued a token for the identity.
+	ReasonCredentialAccepted = "CredentialAccepted"
+)

@@ -6,6 +6,8 @@ import (
 
 // D365ConnectionSpec names a Dataverse environment, the Entra ID identity used to reach it,
 // and where the operator keeps the access token.
+// +kubebuilder:validation:XValidation:rule="has(self.auth) != has(self.identityRef)",message="set exactly one of auth (a credential in this namespace) and identityRef (a ClusterD365Identity)"
+// +kubebuilder:validation:XValidation:rule="!has(self.identityRef) || (!has(self.tenantID) && !has(self.authorityHost))",message="with identityRef, tenantID and authorityHost come from the ClusterD365Identity: remove them from the connection"
 type D365ConnectionSpec struct {
 	// EnvironmentURL is the Dataverse environment, e.g. https://contoso.crm.dynamics.com.
 	// The Entra ID authority is discovered from this environment's own 401 challenge.
@@ -32,8 +34,17 @@ type D365ConnectionSpec struct {
 	// +kubebuilder:validation:XValidation:rule="self.startsWith('https://') && isURL(self) && url(self).getHostname() != '' && url(self).getEscapedPath() in ['', '/'] && !self.contains('?') && !self.contains('#')",message="authorityHost must be an https URL with no path, e.g. https://login.microsoftonline.us"
 	AuthorityHost string `json:"authorityHost,omitempty"`
 
-	// Auth selects how the operator signs in to Entra ID. Exactly one member is set.
-	Auth AuthSpec `json:"auth"`
+	// Auth selects how the operator signs in to Entra ID, with Secrets of the connection's
+	// own namespace. Exactly one member is set. Set auth or identityRef, not both.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="!(has(self.clientSecret) && (has(self.clientSecret.clientSecretRef.namespace) || (has(self.clientSecret.clientIDRef) && has(self.clientSecret.clientIDRef.namespace)))) && !(has(self.clientCertificate) && (has(self.clientCertificate.certificateRef.namespace) || (has(self.clientCertificate.clientIDRef) && has(self.clientCertificate.clientIDRef.namespace)))) && !(has(self.workloadIdentity) && has(self.workloadIdentity.clientIDRef) && has(self.workloadIdentity.clientIDRef.namespace)) && !(has(self.usernamePassword) && (has(self.usernamePassword.usernameRef.namespace) || has(self.usernamePassword.passwordRef.namespace) || (has(self.usernamePassword.clientIDRef) && has(self.usernamePassword.clientIDRef.namespace)) || (has(self.usernamePassword.clientSecretRef) && has(self.usernamePassword.clientSecretRef.namespace)))) && !(has(self.delegated) && (has(self.delegated.tokenCacheRef.namespace) || (has(self.delegated.clientIDRef) && has(self.delegated.clientIDRef.namespace)) || (has(self.delegated.clientSecretRef) && has(self.delegated.clientSecretRef.namespace))))",message="a connection's Secret references have no namespace: it reads Secrets of its own namespace only (to share a credential across namespaces, use a ClusterD365Identity and spec.identityRef)"
+	Auth AuthSpec `json:"auth,omitzero"`
+
+	// IdentityRef signs in as a ClusterD365Identity instead of spec.auth: the platform team
+	// keeps the credential in its own namespace, and the identity's allowedNamespaces must
+	// include this connection's namespace. Its tenantID and authorityHost apply.
+	// +optional
+	IdentityRef *IdentityRef `json:"identityRef,omitempty"`
 
 	// Target is the Secret the operator writes the access token to.
 	// +optional
@@ -54,6 +65,15 @@ type D365ConnectionSpec struct {
 	// Suspend stops all calls and writes for this connection; the Secret keeps its token.
 	// +optional
 	Suspend bool `json:"suspend,omitempty"`
+}
+
+// IdentityRef names a ClusterD365Identity.
+type IdentityRef struct {
+	// Name of the ClusterD365Identity.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="!format.dns1123Subdomain().validate(self).hasValue()",message="identityRef.name must be a valid ClusterD365Identity name"
+	Name string `json:"name"`
 }
 
 // TargetSpec names the output Secret.
@@ -273,6 +293,7 @@ type Identity struct {
 // +kubebuilder:printcolumn:name="Environment",type=string,JSONPath=`.spec.environmentURL`
 // +kubebuilder:printcolumn:name="Expires",type=string,format=date-time,JSONPath=`.status.tokenExpiresAt`,description="When the token in the output Secret expires"
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
+// +kubebuilder:printcolumn:name="Identity",type=string,JSONPath=`.spec.identityRef.name`,priority=1,description="The ClusterD365Identity it signs in as, if any"
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 
 // D365Connection keeps a fresh Entra ID access token for a Dataverse environment in a Secret.

@@ -22,7 +22,8 @@ var (
 )
 
 func addKnownTypes(s *runtime.Scheme) error {
-	s.AddKnownTypes(GroupVersion, &D365Connection{}, &D365ConnectionList{})
+	s.AddKnownTypes(GroupVersion, &D365Connection{}, &D365ConnectionList{},
+		&ClusterD365Identity{}, &ClusterD365IdentityList{})
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil
 }

@@ -47,19 +47,19 @@ type resolvedAuthority struct {
 	Resource  string // https://contoso.crm.dynamics.com/
 }
 
-// resolveAuthority finds the connection's authority and resource: from the spec when
-// tenantID and authorityHost are both given, else from status (discovered before for the
-// same URL: no request after a restart), else from the environment's 401 challenge. Spec
+// resolveAuthority finds the connection's authority and resource: from the spec (or the
+// ClusterD365Identity's) when tenantID and authorityHost are both given, else from status (discovered before for the
+// same URL: no request after a restart), else from the environment's 401 challenge. Given
 // values override discovered ones. The authority is checked against the trust policy
 // before any credential is used with it.
 //
 // Sets s.authority and status.tenantID, authority, resource and discoveredFor.
 func (r *D365ConnectionReconciler) resolveAuthority(ctx context.Context, s *reconcileState) *stepError {
 	envURL := s.env.URL()
-	spec, st := s.conn.Spec, &s.conn.Status
+	src, st := s.source, &s.conn.Status
 	var host, tenant, resource string
 	switch {
-	case spec.TenantID != "" && spec.AuthorityHost != "" && s.env.Kind() != environment.OnlineManagementAPI:
+	case src.tenantID != "" && src.authorityHost != "" && s.env.Kind() != environment.OnlineManagementAPI:
 		resource = envURL
 	case st.DiscoveredFor == envURL && st.Authority != "" && st.Resource != "":
 		if a, err := environment.ParseAuthority(st.Authority); err == nil {
@@ -74,11 +74,11 @@ func (r *D365ConnectionReconciler) resolveAuthority(ctx context.Context, s *reco
 		host, tenant, resource = found.AuthorityHost, found.TenantID, found.Resource
 		st.DiscoveredFor = envURL
 	}
-	if spec.AuthorityHost != "" {
-		host = strings.TrimSuffix(spec.AuthorityHost, "/")
+	if src.authorityHost != "" {
+		host = strings.TrimSuffix(src.authorityHost, "/")
 	}
-	if spec.TenantID != "" {
-		tenant = spec.TenantID
+	if src.tenantID != "" {
+		tenant = src.tenantID
 	}
 	authority := host + "/" + tenant + "/"
 	u, err := url.Parse(authority)

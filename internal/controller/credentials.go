@@ -22,18 +22,18 @@ type credential struct {
 	Credential entra.Credential
 }
 
-// resolveCredential reads the Secrets the connection's sign-in kind references (same
-// namespace only: references have no namespace field) and builds its Entra credential.
-// Sets s.cred. Missing Secrets and keys are terminal: the Secret watch retries when they
-// appear.
+// resolveCredential reads the Secrets the sign-in source's kind references (a connection's:
+// its own namespace only; an identity's: the namespaces it names) and builds its Entra
+// credential. Sets s.cred. Missing Secrets and keys are terminal: the Secret watch retries
+// when they appear.
 func (r *D365ConnectionReconciler) resolveCredential(ctx context.Context, s *reconcileState) *stepError {
-	member, ok := selectedMember(&s.conn.Spec.Auth)
+	member, ok := selectedMember(s.source.auth)
 	kind, known := signInKinds[member.name]
 	if !ok || !known {
 		// The CRD's validation requires exactly one member; an operator older than the CRD
 		// may meet a member it does not know.
 		return terminal(v1alpha1.ReasonAuthModeNotSupported,
-			"spec.auth sets no sign-in method this operator version knows: set one of %s", strings.Join(authMemberNames(), ", "))
+			"%s sets no sign-in method this operator version knows: set one of %s", strings.TrimSuffix(s.source.field(""), "."), strings.Join(authMemberNames(), ", "))
 	}
 	if failed := r.readClientID(ctx, s, member); failed != nil {
 		return failed
@@ -58,17 +58,18 @@ func (r *D365ConnectionReconciler) readClientID(ctx context.Context, s *reconcil
 		s.clientID = clientIDOf{value: literal, shown: literal}
 		return nil
 	}
-	field := "auth." + member.name + ".clientIDRef"
+	field := s.source.field(member.name + ".clientIDRef")
 	value, failed := r.secretValue(ctx, s, *ref, field)
 	if failed != nil {
 		return failed
 	}
+	secret, _ := s.source.secretKey(ref.Name, ref.Namespace, field)
 	if !isGUID(value) {
 		return terminal(v1alpha1.ReasonInvalidClientID,
 			"Secret %q key %q (%s) does not hold an application (client) ID: it must be a GUID, 8-4-4-4-12 hexadecimal digits (the value is not shown: it comes from a Secret)",
 			ref.Name, ref.Key, field)
 	}
-	s.clientID = clientIDOf{value: value, shown: fmt.Sprintf("the client ID in Secret %q key %q", ref.Name, ref.Key), ref: ref}
+	s.clientID = clientIDOf{value: value, shown: fmt.Sprintf("the client ID in Secret %q key %q", ref.Name, ref.Key), ref: ref, secret: secret}
 	return nil
 }
 
@@ -77,8 +78,9 @@ type clientIDOf struct {
 	value string
 	// shown is the ID itself when the spec names it, else where it is read from.
 	shown string
-	// ref is the Secret key it is read from; nil for a literal.
-	ref *v1alpha1.SecretKeyRef
+	// ref is the Secret key it is read from, and secret where that Secret is; nil for a literal.
+	ref    *v1alpha1.SecretKeyRef
+	secret types.NamespacedName
 }
 
 // guidPattern is the form of an application (client) ID, as the CRD checks a literal one.
@@ -110,7 +112,7 @@ func (r *D365ConnectionReconciler) optionalSecretValue(ctx context.Context, s *r
 // secretRaw reads one key of a Secret in the connection's namespace as it is; a key that
 // is missing or holds only white space is an error naming the key.
 func (r *D365ConnectionReconciler) secretRaw(ctx context.Context, s *reconcileState, ref v1alpha1.SecretKeyRef, field string) (string, *stepError) {
-	data, serr := r.secretData(ctx, s, ref.Name, []string{ref.Key}, field, fmt.Sprintf("with key %q", ref.Key))
+	data, serr := r.secretData(ctx, s, v1alpha1.SecretRef{Name: ref.Name, Namespace: ref.Namespace}, []string{ref.Key}, field, fmt.Sprintf("with key %q", ref.Key))
 	if serr != nil {
 		return "", serr
 	}
@@ -123,41 +125,52 @@ func (r *D365ConnectionReconciler) secretRaw(ctx context.Context, s *reconcileSt
 	return value, nil
 }
 
-// secretData reads the given keys of a Secret of the connection's namespace; want says what
-// the Secret should hold, for the message when it does not exist.
-func (r *D365ConnectionReconciler) secretData(ctx context.Context, s *reconcileState, name string, keys []string, field, want string) (map[string][]byte, *stepError) {
-	conn := s.conn
-	key := types.NamespacedName{Namespace: conn.Namespace, Name: name}
+// secretData reads the given keys of a referenced Secret (see signInSource.secretKey for
+// its namespace); want says what the Secret should hold, for the message when it does not
+// exist.
+func (r *D365ConnectionReconciler) secretData(ctx context.Context, s *reconcileState, ref v1alpha1.SecretRef, keys []string, field, want string) (map[string][]byte, *stepError) {
+	key, failed := s.source.secretKey(ref.Name, ref.Namespace, field)
+	if failed != nil {
+		return nil, failed
+	}
 	data, err := r.secrets.get(ctx, key, keys, func(asked []string) []string { return r.keysReferenced(ctx, key, asked) })
 	if apierrors.IsNotFound(err) {
 		return nil, terminal(v1alpha1.ReasonSecretNotFound,
-			"Secret %q (%s) not found in namespace %q: create it %s", name, field, conn.Namespace, want)
+			"Secret %q (%s) not found in namespace %q: create it %s", key.Name, field, key.Namespace, want)
 	}
 	if err != nil {
-		return nil, &stepError{Reason: v1alpha1.ReasonSecretNotFound, Message: "Reading Secret " + name + " (" + field + "): " + err.Error()}
+		return nil, &stepError{Reason: v1alpha1.ReasonSecretNotFound, Message: "Reading Secret " + key.Name + " (" + field + "): " + apiErrorText(err)}
 	}
 	return data, nil
 }
 
 // keysReferenced is what is kept in memory of a Secret's data: the keys asked for and those
-// any connection of its namespace references; nil (all of it) when one references the
-// whole Secret (a certificate, a token cache).
+// any connection of its namespace, or any identity, references; nil (all of it) when one
+// references the whole Secret (a certificate, a token cache).
 func (r *D365ConnectionReconciler) keysReferenced(ctx context.Context, secret types.NamespacedName, asked []string) []string {
 	var list v1alpha1.D365ConnectionList
 	if err := r.Client.List(ctx, &list, client.InNamespace(secret.Namespace), client.MatchingFields{referencedSecretsIndex: secret.Name}); err != nil {
 		return asked
 	}
+	var identities v1alpha1.ClusterD365IdentityList
+	if err := r.Client.List(ctx, &identities, client.MatchingFields{identitySecretsIndex: secret.String()}); err != nil {
+		return asked
+	}
 	keys, whole := slices.Clone(asked), len(asked) == 0
+	collect := func(ref types.NamespacedName, key string) {
+		switch {
+		case ref != secret:
+		case key == "":
+			whole = true
+		default:
+			keys = append(keys, key)
+		}
+	}
 	for _, c := range list.Items {
-		visitSecretRefs(reflect.ValueOf(c.Spec.Auth), func(name, key string) {
-			switch {
-			case name != secret.Name:
-			case key == "":
-				whole = true
-			default:
-				keys = append(keys, key)
-			}
-		})
+		visitSecretRefs(reflect.ValueOf(c.Spec.Auth), c.Namespace, collect)
+	}
+	for _, id := range identities.Items {
+		visitSecretRefs(reflect.ValueOf(id.Spec.Auth), r.ClusterResourceNamespace, collect)
 	}
 	if whole {
 		return nil

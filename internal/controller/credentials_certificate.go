@@ -19,11 +19,10 @@ import (
 // Only the keys are checked, not the Secret's type: an Opaque Secret with tls.crt and
 // tls.key (kubectl create secret generic --from-file) works the same.
 func (r *D365ConnectionReconciler) resolveClientCertificate(ctx context.Context, s *reconcileState) (entra.Credential, *stepError) {
-	conn := s.conn
-	cc := conn.Spec.Auth.ClientCertificate
-	const field = "auth.clientCertificate.certificateRef"
+	cc := s.source.auth.ClientCertificate
+	field := s.source.field("clientCertificate.certificateRef")
 	name := cc.CertificateRef.Name
-	data, failed := r.secretData(ctx, s, name, []string{corev1.TLSCertKey, corev1.TLSPrivateKeyKey}, field, "as a kubernetes.io/tls Secret with tls.crt and tls.key (e.g. a cert-manager Certificate's secretName)")
+	data, failed := r.secretData(ctx, s, cc.CertificateRef, []string{corev1.TLSCertKey, corev1.TLSPrivateKeyKey}, field, "as a kubernetes.io/tls Secret with tls.crt and tls.key (e.g. a cert-manager Certificate's secretName)")
 	if failed != nil {
 		return nil, failed
 	}

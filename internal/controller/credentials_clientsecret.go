@@ -9,8 +9,7 @@ import (
 // resolveClientSecret reads auth.clientSecret: the client credentials grant with the app's
 // secret value.
 func (r *D365ConnectionReconciler) resolveClientSecret(ctx context.Context, s *reconcileState) (entra.Credential, *stepError) {
-	conn := s.conn
-	secret, failed := r.secretValue(ctx, s, conn.Spec.Auth.ClientSecret.ClientSecretRef, "auth.clientSecret.clientSecretRef")
+	secret, failed := r.secretValue(ctx, s, s.source.auth.ClientSecret.ClientSecretRef, s.source.field("clientSecret.clientSecretRef"))
 	if failed != nil {
 		return nil, failed
 	}

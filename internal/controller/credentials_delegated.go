@@ -20,16 +20,19 @@ import (
 // the cache's refresh token; the rotated cache is written back to the Secret (see
 // saveTokenCache). No password is ever stored.
 func (r *D365ConnectionReconciler) resolveDelegated(ctx context.Context, s *reconcileState) (entra.Credential, *stepError) {
-	conn := s.conn
-	d := conn.Spec.Auth.Delegated
-	clientSecret, failed := r.optionalSecretValue(ctx, s, d.ClientSecretRef, "auth.delegated.clientSecretRef")
+	d := s.source.auth.Delegated
+	clientSecret, failed := r.optionalSecretValue(ctx, s, d.ClientSecretRef, s.source.field("delegated.clientSecretRef"))
 	if failed != nil {
 		return nil, failed
 	}
-	const field = "auth.delegated.tokenCacheRef"
-	name := d.TokenCacheRef.Name
-	login := loginCommand(conn, s.clientID)
-	data, failed := r.secretData(ctx, s, name, []string{v1alpha1.TokenCacheKey}, field, "by signing in: "+login)
+	field := s.source.field("delegated.tokenCacheRef")
+	cacheKey, failed := s.source.secretKey(d.TokenCacheRef.Name, d.TokenCacheRef.Namespace, field)
+	if failed != nil {
+		return nil, failed
+	}
+	name := cacheKey.Name
+	login := loginCommand(s.conn.Spec.EnvironmentURL, s.source, cacheKey, s.clientID)
+	data, failed := r.secretData(ctx, s, d.TokenCacheRef, []string{v1alpha1.TokenCacheKey}, field, "by signing in: "+login)
 	if failed != nil {
 		return nil, failed
 	}
@@ -40,10 +43,10 @@ func (r *D365ConnectionReconciler) resolveDelegated(ctx context.Context, s *reco
 	}
 	cred, err := entra.Delegated(entra.DelegatedOptions{
 		Cache:        doc,
-		Source:       conn.Namespace + "/" + name,
+		Source:       cacheKey.String(),
 		ClientSecret: clientSecret,
 		SignInAgain:  login,
-		Save:         r.saveTokenCache(types.NamespacedName{Namespace: conn.Namespace, Name: name}, doc),
+		Save:         r.saveTokenCache(cacheKey, doc),
 	})
 	if err != nil {
 		failed := credentialError(err, name, field)
@@ -88,18 +91,18 @@ func (r *D365ConnectionReconciler) saveTokenCache(key types.NamespacedName, load
 // loginCommand is the command that (re)creates the connection's token cache Secret, each
 // argument shell-quoted (the values come from the spec). A client ID from a Secret is read
 // by the command itself, so that the message does not hold it.
-func loginCommand(conn *v1alpha1.D365Connection, clientID clientIDOf) string {
+func loginCommand(envURL string, src signInSource, cache types.NamespacedName, clientID clientIDOf) string {
 	args := []string{"d365-operator", "login",
-		"--namespace", shellQuote(conn.Namespace),
-		"--secret", shellQuote(conn.Spec.Auth.Delegated.TokenCacheRef.Name),
-		"--environment-url", shellQuote(conn.Spec.EnvironmentURL),
-		"--client-id", clientIDArgument(conn, clientID),
+		"--namespace", shellQuote(cache.Namespace),
+		"--secret", shellQuote(cache.Name),
+		"--environment-url", shellQuote(envURL),
+		"--client-id", clientIDArgument(clientID),
 	}
-	if conn.Spec.TenantID != "" {
-		args = append(args, "--tenant", shellQuote(conn.Spec.TenantID))
+	if src.tenantID != "" {
+		args = append(args, "--tenant", shellQuote(src.tenantID))
 	}
-	if conn.Spec.AuthorityHost != "" {
-		args = append(args, "--authority-host", shellQuote(conn.Spec.AuthorityHost))
+	if src.authorityHost != "" {
+		args = append(args, "--authority-host", shellQuote(src.authorityHost))
 	}
 	return fmt.Sprintf("`%s`", strings.Join(args, " "))
 }

@@ -16,20 +16,19 @@ import (
 // The identity key hashes the user name, the password and the client secret, so changing
 // any of them in its Secret requests a token with the new values at once.
 func (r *D365ConnectionReconciler) resolveUsernamePassword(ctx context.Context, s *reconcileState) (entra.Credential, *stepError) {
-	conn := s.conn
-	up := conn.Spec.Auth.UsernamePassword
-	username, failed := r.secretValue(ctx, s, up.UsernameRef, "auth.usernamePassword.usernameRef")
+	up := s.source.auth.UsernamePassword
+	username, failed := r.secretValue(ctx, s, up.UsernameRef, s.source.field("usernamePassword.usernameRef"))
 	if failed != nil {
 		return nil, failed
 	}
-	password, failed := r.secretRaw(ctx, s, up.PasswordRef, "auth.usernamePassword.passwordRef")
+	password, failed := r.secretRaw(ctx, s, up.PasswordRef, s.source.field("usernamePassword.passwordRef"))
 	if failed != nil {
 		return nil, failed
 	}
 	// Only the line break a file-based Secret ends with is dropped: leading and trailing
 	// spaces may be part of a password.
 	password = strings.TrimRight(password, "\r\n")
-	clientSecret, failed := r.optionalSecretValue(ctx, s, up.ClientSecretRef, "auth.usernamePassword.clientSecretRef")
+	clientSecret, failed := r.optionalSecretValue(ctx, s, up.ClientSecretRef, s.source.field("usernamePassword.clientSecretRef"))
 	if failed != nil {
 		return nil, failed
 	}

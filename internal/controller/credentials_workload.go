@@ -39,23 +39,28 @@ const serviceAccountPrefix = "system:serviceaccount:"
 // and Entra ID accepts it through the app's federated credential for
 // system:serviceaccount:<namespace>:<name>.
 //
-// The namespace is always the connection's: there is no field to name another, so a user who
-// may write connections in one namespace can never sign in as another namespace's workload.
+// The namespace is always the connection's (or, for a ClusterD365Identity, which only the
+// platform team writes, the --cluster-resource-namespace): there is no field to name another,
+// so a user who may write connections in one namespace can never sign in as another
+// namespace's workload.
 // The operator's own ServiceAccount is refused as well: it could otherwise be borrowed by a
 // connection created in the operator's namespace.
 func (r *D365ConnectionReconciler) resolveWorkloadIdentity(ctx context.Context, s *reconcileState) (entra.Credential, *stepError) {
-	conn := s.conn
-	wi := conn.Spec.Auth.WorkloadIdentity
-	sa := types.NamespacedName{Namespace: conn.Namespace, Name: wi.ServiceAccountName}
+	wi := s.source.auth.WorkloadIdentity
+	if s.source.namespace == "" {
+		return nil, terminal(v1alpha1.ReasonServiceAccountNotFound,
+			"%s names a ServiceAccount of the --cluster-resource-namespace, and the operator runs without one: start it with --cluster-resource-namespace", s.source.field("workloadIdentity"))
+	}
+	sa := types.NamespacedName{Namespace: s.source.namespace, Name: wi.ServiceAccountName}
 	if sa == r.OperatorServiceAccount {
 		return nil, terminal(v1alpha1.ReasonServiceAccountNotAllowed,
-			"ServiceAccount %q is the operator's own; a connection may not sign in as it: create a ServiceAccount for this connection and name it in auth.workloadIdentity.serviceAccountName", sa.Name)
+			"ServiceAccount %q is the operator's own; a connection may not sign in as it: create a ServiceAccount for this connection and name it in %s", sa.Name, s.source.field("workloadIdentity.serviceAccountName"))
 	}
 	if failed := r.checkServiceAccountConsent(ctx, s, sa); failed != nil {
 		return nil, failed
 	}
 	subject := serviceAccountPrefix + sa.Namespace + ":" + sa.Name
-	mint := func(ctx context.Context) (string, error) { return r.mintServiceAccountToken(ctx, sa) }
+	mint := func(ctx context.Context) (string, error) { return r.mintServiceAccountToken(ctx, s.source, sa) }
 	return entra.WorkloadIdentity(subject, mint), nil
 }
 
@@ -64,7 +69,7 @@ func (r *D365ConnectionReconciler) resolveWorkloadIdentity(ctx context.Context, 
 // its own error, so that they reach the condition with their own reason; none is terminal,
 // since creating the ServiceAccount or granting the RBAC fixes them without a change the
 // operator would be told about.
-func (r *D365ConnectionReconciler) mintServiceAccountToken(ctx context.Context, sa types.NamespacedName) (string, error) {
+func (r *D365ConnectionReconciler) mintServiceAccountToken(ctx context.Context, src signInSource, sa types.NamespacedName) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, tokenRequestTimeout)
 	defer cancel()
 	req := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{
@@ -76,8 +81,8 @@ func (r *D365ConnectionReconciler) mintServiceAccountToken(ctx context.Context, 
 	switch {
 	case apierrors.IsNotFound(err):
 		return "", &stepError{Reason: v1alpha1.ReasonServiceAccountNotFound, Message: fmt.Sprintf(
-			"ServiceAccount %q (auth.workloadIdentity.serviceAccountName) not found in namespace %q, the connection's own: create it there (kubectl create serviceaccount %s -n %s); retrying",
-			sa.Name, sa.Namespace, sa.Name, sa.Namespace)}
+			"ServiceAccount %q (%s) not found in namespace %q, %s: create it there (kubectl create serviceaccount %s -n %s); retrying",
+			sa.Name, src.field("workloadIdentity.serviceAccountName"), sa.Namespace, src.serviceAccountHome(), sa.Name, sa.Namespace)}
 	case apierrors.IsForbidden(err):
 		return "", &stepError{Reason: v1alpha1.ReasonTokenRequestFailed, Message: fmt.Sprintf(
 			"The operator may not create tokens for ServiceAccount %s/%s: it was installed without workload identity "+

@@ -64,6 +64,9 @@ type Dependencies struct {
 	// OperatorServiceAccount is the ServiceAccount the operator runs as (zero when it runs as
 	// another kind of user); auth.workloadIdentity refuses to sign in as it.
 	OperatorServiceAccount types.NamespacedName
+	// ClusterResourceNamespace holds the Secrets a ClusterD365Identity references without a
+	// namespace, and its workloadIdentity ServiceAccounts (--cluster-resource-namespace).
+	ClusterResourceNamespace string
 	// IdentityHashKey keys the identity hash on output Secrets (EnsureIdentityHashKey); nil
 	// means a random key for this process only.
 	IdentityHashKey []byte
@@ -80,6 +83,8 @@ type D365ConnectionReconciler struct {
 	whoAmIs     *whoAmIs
 	privileges  *privilegeChecks
 	envInfos    *environmentInfos
+	// identityOutcomes is Entra ID's last answer per ClusterD365Identity, for its status.
+	identityOutcomes *identityOutcomes
 }
 
 // New builds the reconciler.
@@ -99,6 +104,8 @@ func New(d Dependencies) *D365ConnectionReconciler {
 		whoAmIs:      newWhoAmIs(),
 		privileges:   newPrivilegeChecks(),
 		envInfos:     newEnvironmentInfos(),
+
+		identityOutcomes: newIdentityOutcomes(),
 	}
 }
 
@@ -158,7 +165,8 @@ func (r *D365ConnectionReconciler) patchStatus(ctx context.Context, base, conn *
 // Secrets that no connection references any more.
 func (r *D365ConnectionReconciler) forget(ctx context.Context, req reconcile.Request) {
 	r.secrets.forgetUnreferenced(func(secret types.NamespacedName) bool {
-		return len(r.connectionsIndexed(ctx, secret.Namespace, referencedSecretsIndex, secret.Name)) > 0
+		return len(r.connectionsIndexed(ctx, secret.Namespace, referencedSecretsIndex, secret.Name)) > 0 ||
+			len(r.identitiesIndexed(ctx, identitySecretsIndex, secret.String())) > 0
 	})
 	forgetSchedule(req.Namespace, req.Name)
 	r.retries.Forget(req)

@@ -72,9 +72,13 @@ func OutputSecretCacheOptions() cache.ByObject {
 }
 
 // SetupWithManager registers the controller: connections (spec and annotation changes,
-// not status), owned output Secrets (deleted or changed by someone else), and referenced
-// Secrets through the metadata cache and the index.
+// not status), owned output Secrets (deleted or changed by someone else), referenced
+// Secrets and ServiceAccounts through the metadata cache and the indexes, and the
+// ClusterD365Identities connections use with the labels of their namespaces (metadata only).
 func (r *D365ConnectionReconciler) SetupWithManager(mgr ctrl.Manager, secretMetadata cache.Cache, concurrency int) error {
+	if err := r.indexIdentities(context.Background(), mgr); err != nil {
+		return err
+	}
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.D365Connection{}, referencedSecretsIndex,
 		func(o client.Object) []string { return referencedSecrets(o.(*v1alpha1.D365Connection)) }); err != nil {
 		return err
@@ -97,15 +101,28 @@ func (r *D365ConnectionReconciler) SetupWithManager(mgr ctrl.Manager, secretMeta
 		WatchesRawSource(source.Kind(secretMetadata, saMeta,
 			handler.TypedEnqueueRequestsFromMapFunc(r.connectionsSigningInAs),
 			predicate.TypedResourceVersionChangedPredicate[*metav1.PartialObjectMetadata]{})).
+		Watches(&v1alpha1.ClusterD365Identity{},
+			handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
+				return r.connectionsUsing(ctx, o.GetName())
+			}),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		WatchesMetadata(&corev1.Namespace{},
+			handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
+				return r.connectionsWithIdentityIn(ctx, o.(*metav1.PartialObjectMetadata))
+			}),
+			builder.WithPredicates(predicate.LabelChangedPredicate{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(concurrency, 1), RateLimiter: r.retries}).
 		Named("d365connection").
 		Complete(r)
 }
 
-// connectionsReferencing maps a Secret to the connections in its namespace that read it.
+// connectionsReferencing maps a Secret to the connections in its namespace that read it,
+// and to the connections of every namespace that use an identity reading it.
 func (r *D365ConnectionReconciler) connectionsReferencing(ctx context.Context, secret *metav1.PartialObjectMetadata) []reconcile.Request {
-	r.secrets.forget(types.NamespacedName{Namespace: secret.Namespace, Name: secret.Name})
-	return r.connectionsIndexed(ctx, secret.Namespace, referencedSecretsIndex, secret.Name)
+	key := types.NamespacedName{Namespace: secret.Namespace, Name: secret.Name}
+	r.secrets.forget(key)
+	return append(r.connectionsIndexed(ctx, secret.Namespace, referencedSecretsIndex, secret.Name),
+		r.connectionsOfIdentitiesIndexed(ctx, identitySecretsIndex, key.String())...)
 }
 
 // serviceAccountIndex indexes workload identity connections by their ServiceAccount's name.
@@ -120,9 +137,12 @@ func workloadServiceAccount(conn *v1alpha1.D365Connection) []string {
 }
 
 // connectionsSigningInAs maps a ServiceAccount (created, annotated, deleted) to the
-// connections of its namespace that sign in as it: its consent is checked at once.
+// connections of its namespace that sign in as it, and to those using an identity that
+// does: its consent is checked at once.
 func (r *D365ConnectionReconciler) connectionsSigningInAs(ctx context.Context, sa *metav1.PartialObjectMetadata) []reconcile.Request {
-	return r.connectionsIndexed(ctx, sa.Namespace, serviceAccountIndex, sa.Name)
+	key := types.NamespacedName{Namespace: sa.Namespace, Name: sa.Name}
+	return append(r.connectionsIndexed(ctx, sa.Namespace, serviceAccountIndex, sa.Name),
+		r.connectionsOfIdentitiesIndexed(ctx, identityServiceAccountIndex, key.String())...)
 }
 
 // connectionsIndexed lists the connections of a namespace whose index holds value.
@@ -131,11 +151,7 @@ func (r *D365ConnectionReconciler) connectionsIndexed(ctx context.Context, names
 	if err := r.Client.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{index: value}); err != nil {
 		return nil
 	}
-	requests := make([]reconcile.Request, 0, len(list.Items))
-	for _, c := range list.Items {
-		requests = append(requests, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: c.Namespace, Name: c.Name}})
-	}
-	return requests
+	return requestsFor(list.Items, func(v1alpha1.D365Connection) bool { return true })
 }
 
 // notOurWrite ignores the events of the operator's own writes to output Secrets (a create,

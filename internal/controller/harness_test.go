@@ -62,6 +62,8 @@ type harness struct {
 	newTokens func() *entra.Provider
 	// metadata is the manager's metadata cache, once startManager ran.
 	metadata cache.Cache
+	// managed is the reconciler the manager runs, once startManager ran.
+	managed *D365ConnectionReconciler
 }
 
 func newHarness(t *testing.T) *harness {
@@ -268,6 +270,12 @@ func (h *harness) observable() string {
 	if err := env.Client.List(h.ctx, &list); err == nil {
 		for _, c := range list.Items {
 			fmt.Fprintf(&b, "%+v\n", c.Status)
+		}
+	}
+	var identities v1alpha1.ClusterD365IdentityList
+	if err := env.Client.List(h.ctx, &identities); err == nil {
+		for _, id := range identities.Items {
+			fmt.Fprintf(&b, "%+v\n", id.Status)
 		}
 	}
 	return b.String()

@@ -73,9 +73,19 @@ func (h *harness) eventually(what string, cond func() bool) {
 // startManager runs the controller in a real manager, scoped to the harness's namespace,
 // until the test ends: changes then reach it through its watches only.
 func (h *harness) startManager() {
+	h.t.Helper()
+	h.startManagerIn(h.ns)
+}
+
+// startManagerIn is startManager scoped to the given namespaces, with the identity
+// controller too.
+func (h *harness) startManagerIn(watched ...string) {
 	t := h.t
 	t.Helper()
-	namespaces := map[string]cache.Config{h.ns: {}}
+	namespaces := map[string]cache.Config{}
+	for _, ns := range watched {
+		namespaces[ns] = cache.Config{}
+	}
 	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
 		Scheme:                 env.Scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
@@ -98,9 +108,14 @@ func (h *harness) startManager() {
 	h.metadata = secretMetadata
 	d := h.r.Dependencies
 	d.Client, d.APIReader, d.SecretMetadata = mgr.GetClient(), mgr.GetAPIReader(), secretMetadata
-	if err := New(d).SetupWithManager(mgr, secretMetadata, 2); err != nil {
+	connections := New(d)
+	if err := connections.SetupWithManager(mgr, secretMetadata, 2); err != nil {
 		t.Fatal(err)
 	}
+	if err := NewIdentityReconciler(connections, nil).SetupWithManager(mgr, secretMetadata); err != nil {
+		t.Fatal(err)
+	}
+	h.managed = connections
 	ctx, cancel := context.WithCancel(h.ctx)
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(ctx) }()

@@ -29,12 +29,12 @@ func (r *D365ConnectionReconciler) checkServiceAccountConsent(ctx context.Contex
 	meta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ServiceAccount"))
 	err := r.SecretMetadata.Get(ctx, sa, meta)
 	annotate := fmt.Sprintf("kubectl annotate serviceaccount %s -n %s %s=%s", shellQuote(sa.Name), shellQuote(sa.Namespace),
-		AnnotationWorkloadClientID, clientIDArgument(s.conn, s.clientID))
+		AnnotationWorkloadClientID, clientIDArgument(s.clientID))
 	switch {
 	case apierrors.IsNotFound(err):
 		return terminal(v1alpha1.ReasonServiceAccountNotFound,
-			"ServiceAccount %q (auth.workloadIdentity.serviceAccountName) not found in namespace %q, the connection's own: create it there (kubectl create serviceaccount %s -n %s) and let it consent (%s); the connection retries when it appears",
-			sa.Name, sa.Namespace, sa.Name, sa.Namespace, annotate)
+			"ServiceAccount %q (%s) not found in namespace %q, %s: create it there (kubectl create serviceaccount %s -n %s) and let it consent (%s); the connection retries when it appears",
+			sa.Name, s.source.field("workloadIdentity.serviceAccountName"), sa.Namespace, s.source.serviceAccountHome(), sa.Name, sa.Namespace, annotate)
 	case err != nil:
 		return &stepError{Reason: v1alpha1.ReasonServiceUnavailable, Message: fmt.Sprintf(
 			"Reading ServiceAccount %s/%s: %s", sa.Namespace, sa.Name, apiErrorText(err))}
@@ -50,10 +50,10 @@ func (r *D365ConnectionReconciler) checkServiceAccountConsent(ctx context.Contex
 // clientIDArgument is the client ID as a shell argument of a suggested command: the ID, or,
 // when it is kept in a Secret, a command substitution that reads it, so that the message
 // never holds a Secret's value.
-func clientIDArgument(conn *v1alpha1.D365Connection, clientID clientIDOf) string {
+func clientIDArgument(clientID clientIDOf) string {
 	if clientID.ref == nil {
 		return shellQuote(clientID.value)
 	}
 	return fmt.Sprintf(`"$(kubectl get secret %s -n %s -o jsonpath='{.data.%s}' | base64 -d)"`,
-		shellQuote(clientID.ref.Name), shellQuote(conn.Namespace), clientID.ref.Key)
+		shellQuote(clientID.secret.Name), shellQuote(clientID.secret.Namespace), clientID.ref.Key)
 }

@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/types"
+
 	v1alpha1 "github.com/d365-operator/d365-operator/api/v1alpha1"
 	"github.com/d365-operator/d365-operator/internal/entra"
 )
@@ -97,33 +99,42 @@ func authMemberNames() []string {
 // that maps a changed Secret back to its connections.
 func referencedSecrets(conn *v1alpha1.D365Connection) []string {
 	var names []string
-	visitSecretRefs(reflect.ValueOf(conn.Spec.Auth), func(name, _ string) {
-		if name != "" {
-			names = append(names, name)
+	visitSecretRefs(reflect.ValueOf(conn.Spec.Auth), conn.Namespace, func(secret types.NamespacedName, _ string) {
+		// A reference to another namespace is refused (signInSource.secretKey): it must not
+		// make a change there reconcile this connection.
+		if secret.Name != "" && secret.Namespace == conn.Namespace {
+			names = append(names, secret.Name)
 		}
 	})
 	return names
 }
 
-// visitSecretRefs calls visit with the Secret name and key of every SecretKeyRef in v, and
-// with the name and "" (the whole Secret) of every SecretRef.
-func visitSecretRefs(v reflect.Value, visit func(name, key string)) {
+// visitSecretRefs calls visit with the Secret (its namespace defaulting to namespace) and key
+// of every SecretKeyRef in v, and with the Secret and "" (the whole Secret) of every
+// SecretRef.
+func visitSecretRefs(v reflect.Value, namespace string, visit func(secret types.NamespacedName, key string)) {
+	in := func(ns string) string {
+		if ns == "" {
+			return namespace
+		}
+		return ns
+	}
 	switch v.Kind() {
 	case reflect.Pointer:
 		if !v.IsNil() {
-			visitSecretRefs(v.Elem(), visit)
+			visitSecretRefs(v.Elem(), namespace, visit)
 		}
 	case reflect.Struct:
 		switch ref := v.Interface().(type) {
 		case v1alpha1.SecretKeyRef:
-			visit(ref.Name, ref.Key)
+			visit(types.NamespacedName{Namespace: in(ref.Namespace), Name: ref.Name}, ref.Key)
 			return
 		case v1alpha1.SecretRef:
-			visit(ref.Name, "")
+			visit(types.NamespacedName{Namespace: in(ref.Namespace), Name: ref.Name}, "")
 			return
 		}
 		for _, field := range v.Fields() {
-			visitSecretRefs(field, visit)
+			visitSecretRefs(field, namespace, visit)
 		}
 	}
 }

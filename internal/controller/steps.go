@@ -26,6 +26,7 @@ type reconcileState struct {
 	target string
 
 	env      environment.Environment // environment
+	source   signInSource            // sign-in source
 	clientID clientIDOf              // credentials
 	cred     credential              // credentials
 	// secretValues are the values read from Secrets (credentials), each with the Secret key
@@ -54,6 +55,7 @@ type step struct {
 func (r *D365ConnectionReconciler) steps() []step {
 	return []step{
 		{"environment", v1alpha1.ConditionAuthenticated, r.checkEnvironment},
+		{"sign-in source", v1alpha1.ConditionAuthenticated, r.resolveSignInSource},
 		{"credentials", v1alpha1.ConditionAuthenticated, r.resolveCredential},
 		{"authority", v1alpha1.ConditionAuthenticated, r.resolveAuthority},
 		{"token", v1alpha1.ConditionAuthenticated, r.ensureToken},
@@ -118,13 +120,24 @@ func (s *reconcileState) scrub(failed *stepError) *stepError {
 }
 
 // withTokenValidity adds to a sign-in failure that the token already in the output Secret
-// stays usable, and until when: the failure does not mean the pods lost access.
+// stays usable, and until when: the failure does not mean the pods lost access. A failure
+// before the token step (a deleted identity or Secret) knows the held token from the status
+// the last good reconcile wrote; the output Secret is left as it is either way.
 func (s *reconcileState) withTokenValidity(condition string, failed *stepError) *stepError {
-	if condition != v1alpha1.ConditionAuthenticated || s.token.AccessToken == "" || !s.now.Before(s.token.ExpiresOn) {
+	if condition != v1alpha1.ConditionAuthenticated {
+		return failed
+	}
+	until := s.token.ExpiresOn
+	if s.token.AccessToken == "" {
+		if held := s.conn.Status.TokenExpiresAt; held != nil && s.conn.Status.TargetSecretName == s.target {
+			until = held.Time
+		}
+	}
+	if !s.now.Before(until) {
 		return failed
 	}
 	withExpiry := *failed
-	withExpiry.Message += fmt.Sprintf(". The token in Secret %q stays valid until %s", s.target, s.token.ExpiresOn.UTC().Format(time.RFC3339))
+	withExpiry.Message += fmt.Sprintf(". The token in Secret %q stays valid until %s", s.target, until.UTC().Format(time.RFC3339))
 	return &withExpiry
 }
 

@@ -44,24 +44,29 @@ func Assign(ctx context.Context, c client.Client, namespace string, shards int, 
 	for i := range list.Items {
 		conn := &list.Items[i]
 		key, exact := IdentityKey(ctx, c, conn)
-		want := LabelValue(Index(key, shards))
-		a := Assignment{Namespace: conn.Namespace, Name: conn.Name, Shard: want, Exact: exact,
-			Changed: conn.Labels[Label] != want}
-		if a.Changed && !dryRun {
-			base := conn.DeepCopy()
-			if want == "" {
-				delete(conn.Labels, Label)
-			} else {
-				if conn.Labels == nil {
-					conn.Labels = map[string]string{}
-				}
-				conn.Labels[Label] = want
-			}
-			if err := c.Patch(ctx, conn, client.MergeFrom(base)); err != nil {
-				return out, fmt.Errorf("labelling %s/%s: %w", conn.Namespace, conn.Name, err)
+		a, err := label(ctx, c, conn, LabelValue(Index(key, shards)), dryRun)
+		a.Exact = exact
+		out = append(out, a)
+		if err != nil {
+			return out, err
+		}
+	}
+	if namespace == "" {
+		// Identities are cluster-scoped: labelled when every namespace is assigned, with the
+		// shard of their connections, whose operator then writes their status.
+		var identities v1alpha1.ClusterD365IdentityList
+		if err := c.List(ctx, &identities); err != nil {
+			return out, fmt.Errorf("listing ClusterD365Identities: %w", err)
+		}
+		for i := range identities.Items {
+			id := &identities.Items[i]
+			a, err := label(ctx, c, id, LabelValue(Index(ClusterIdentityKey(id.Name), shards)), dryRun)
+			a.Exact, a.Name = true, "clusterd365identity/"+id.Name
+			out = append(out, a)
+			if err != nil {
+				return out, err
 			}
 		}
-		out = append(out, a)
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Namespace != out[j].Namespace {
@@ -70,6 +75,29 @@ func Assign(ctx context.Context, c client.Client, namespace string, shards int, 
 		return out[i].Name < out[j].Name
 	})
 	return out, nil
+}
+
+// label sets obj's shard label to want ("" removes it) unless it already has it.
+func label(ctx context.Context, c client.Client, obj client.Object, want string, dryRun bool) (Assignment, error) {
+	labels := obj.GetLabels()
+	a := Assignment{Namespace: obj.GetNamespace(), Name: obj.GetName(), Shard: want, Changed: labels[Label] != want}
+	if !a.Changed || dryRun {
+		return a, nil
+	}
+	base := obj.DeepCopyObject().(client.Object)
+	if want == "" {
+		delete(labels, Label)
+	} else {
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		labels[Label] = want
+	}
+	obj.SetLabels(labels)
+	if err := c.Patch(ctx, obj, client.MergeFrom(base)); err != nil {
+		return a, fmt.Errorf("labelling %s: %w", client.ObjectKeyFromObject(obj), err)
+	}
+	return a, nil
 }
 
 // Main runs `d365-operator shard assign` with args (after "shard") and returns the exit code.
@@ -89,8 +117,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		_, _ = fmt.Fprintf(stderr, `Usage: d365-operator shard assign --shards N [flags]
 
 Labels every D365Connection with %s=<n> by a stable hash (FNV-1a) of its app
-registration's client ID, so that all connections of one identity share a shard; shard 0 is
-the default shard and carries no label. Run it again after changing the number of shards.
+registration's client ID (or of its ClusterD365Identity's name, with spec.identityRef), so that
+all connections of one identity share a shard; shard 0 is the default shard and carries no
+label. Without --namespace, ClusterD365Identities get the shard of their connections too.
+Run it again after changing the number of shards.
 
 Flags:
 `, Label)

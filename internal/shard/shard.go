@@ -88,6 +88,9 @@ func ParseSelector(s string) (labels.Selector, error) {
 // read (a missing Secret), the key is the namespace and the Secrets the connection reads:
 // the connection still lands somewhere stable, and `shard assign` says so.
 func IdentityKey(ctx context.Context, c client.Reader, conn *v1alpha1.D365Connection) (key string, exact bool) {
+	if conn.Spec.IdentityRef != nil {
+		return ClusterIdentityKey(conn.Spec.IdentityRef.Name), true
+	}
 	auth := reflect.ValueOf(&conn.Spec.Auth).Elem()
 	for _, member := range auth.Fields() {
 		if member.Kind() != reflect.Pointer || member.IsNil() {
@@ -105,6 +108,13 @@ func IdentityKey(ctx context.Context, c client.Reader, conn *v1alpha1.D365Connec
 		}
 	}
 	return "secrets:" + conn.Namespace + "/" + strings.Join(referencedSecrets(conn), ","), false
+}
+
+// ClusterIdentityKey is the identity key of the connections that sign in as a
+// ClusterD365Identity, and of the identity itself: its status is written by the shard that
+// holds its connections.
+func ClusterIdentityKey(name string) string {
+	return "clusterd365identity:" + name
 }
 
 // ClientIDKey is the identity key of an app registration's client ID.
