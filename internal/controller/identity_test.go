@@ -14,7 +14,8 @@ import (
 // One ClusterD365Identity serves the namespaces it allows, through the watches alone: one
 // token request for all of them, none for a namespace it does not allow until that
 // namespace is labelled, rotation reaching every connection, a refused secret reported on the
-// identity and on each connection, and a deleted identity leaving the tokens in place.
+// identity and on each connection, a namespace taken off the list losing access, and a
+// deleted identity leaving the tokens in place.
 func TestClusterIdentityServesTheNamespacesItAllows(t *testing.T) {
 	h := newHarness(t)
 	h.usePlatformNamespace()
@@ -78,7 +79,18 @@ func TestClusterIdentityServesTheNamespacesItAllows(t *testing.T) {
 		return h.identityReady(id).Reason == v1alpha1.ReasonInvalidClientSecret && st.LastFailure != nil && st.LastFailure.Code == "AADSTS7000215"
 	})
 
-	// 5. Deleting the identity leaves the last good tokens in place, and says so.
+	// 5. Taking a namespace off allowedNamespaces reaches its connection at once.
+	current := &v1alpha1.ClusterD365Identity{}
+	if err := env.Client.Get(h.ctx, types.NamespacedName{Name: id}, current); err != nil {
+		t.Fatal(err)
+	}
+	current.Spec.AllowedNamespaces.Names = nil
+	if err := env.Client.Update(h.ctx, current); err != nil {
+		t.Fatal(err)
+	}
+	h.eventuallyReason(teamA, "orders", v1alpha1.ReasonIdentityNotAllowed)
+
+	// 6. Deleting the identity leaves the last good tokens in place, and says so.
 	held := h.tokenIn(teamB, "invoices")
 	if err := env.Client.Delete(h.ctx, &v1alpha1.ClusterD365Identity{ObjectMeta: metav1.ObjectMeta{Name: id}}); err != nil {
 		t.Fatal(err)
