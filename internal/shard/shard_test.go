@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -197,5 +198,48 @@ func mustCreate(t *testing.T, c client.Client, o client.Object) {
 	t.Helper()
 	if err := c.Create(context.Background(), o); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Connections that sign in as a ClusterD365Identity share its shard, whatever their
+// namespaces, and the identity gets that shard's label too: that shard writes its status.
+func TestAssignLabelsAClusterIdentityWithItsConnections(t *testing.T) {
+	ctx := context.Background()
+	suffix := time.Now().UnixNano()
+	id := &v1alpha1.ClusterD365Identity{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("shard-id-%d", suffix)},
+		Spec: v1alpha1.ClusterD365IdentitySpec{Auth: v1alpha1.AuthSpec{ClientSecret: &v1alpha1.ClientSecretAuth{
+			ClientID: clientID(7), ClientSecretRef: v1alpha1.SecretKeyRef{Name: "app", Key: "client-secret"}}}}}
+	mustCreate(t, env.Client, id)
+	t.Cleanup(func() { _ = env.Client.Delete(ctx, id) })
+	want := LabelValue(Index(ClusterIdentityKey(id.Name), 3))
+	for _, team := range []string{"x", "y"} {
+		n := fmt.Sprintf("shard-%s-%d", team, suffix)
+		mustCreate(t, env.Client, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: n}})
+		mustCreate(t, env.Client, &v1alpha1.D365Connection{ObjectMeta: metav1.ObjectMeta{Namespace: n, Name: "orders"},
+			Spec: v1alpha1.D365ConnectionSpec{EnvironmentURL: "https://contoso.crm.dynamics.com",
+				IdentityRef: &v1alpha1.IdentityRef{Name: id.Name}}})
+	}
+	got, err := Assign(ctx, env.Client, "", 3, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for _, a := range got {
+		if a.Name == "clusterd365identity/"+id.Name || (a.Name == "orders" && strings.HasSuffix(a.Namespace, fmt.Sprint(suffix))) {
+			seen++
+			if a.Shard != want || !a.Exact {
+				t.Errorf("%+v: want shard %q, exact", a, want)
+			}
+		}
+	}
+	if seen != 3 {
+		t.Errorf("assigned %d of the identity and its two connections", seen)
+	}
+	labelled := &v1alpha1.ClusterD365Identity{}
+	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(id), labelled); err != nil {
+		t.Fatal(err)
+	}
+	if labelled.Labels[Label] != want {
+		t.Errorf("the identity's shard label = %q, want %q", labelled.Labels[Label], want)
 	}
 }
