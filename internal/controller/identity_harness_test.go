@@ -134,4 +134,3 @@ func (h *harness) mentions(what, message string, parts ...string) {
 		}
 	}
 }
-
