@@ -111,8 +111,11 @@ func relative(t *metav1.Time, now time.Time) string {
 }
 
 // identity is the auth kind and its client ID: inline, or the Secret key that holds it
-// (the plugin reads no Secret for status).
+// (the plugin reads no Secret for status); or the ClusterD365Identity the connection uses.
 func identity(conn *v1alpha1.D365Connection) string {
+	if ref := conn.Spec.IdentityRef; ref != nil {
+		return "cd365i/" + ref.Name
+	}
 	auth := reflect.ValueOf(&conn.Spec.Auth).Elem()
 	for field, member := range auth.Fields() {
 		if member.Kind() != reflect.Pointer || member.IsNil() {
