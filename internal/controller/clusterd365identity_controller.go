@@ -63,8 +63,18 @@ func (r *ClusterD365IdentityReconciler) Reconcile(ctx context.Context, req recon
 		st.LastFailure = outcome.failure
 	}
 	status, reason, message := r.readiness(ctx, id, now, outcome)
-	meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: v1alpha1.ConditionReady, Status: status,
-		Reason: reason, Message: message, ObservedGeneration: id.Generation, LastTransitionTime: metav1.NewTime(now)})
+	set := func(typ string, status metav1.ConditionStatus) {
+		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: typ, Status: status,
+			Reason: reason, Message: message, ObservedGeneration: id.Generation, LastTransitionTime: metav1.NewTime(now)})
+	}
+	set(v1alpha1.ConditionReady, status)
+	// kstatus (Flux, Argo CD, kubectl wait) reads Stalled, not Ready: an identity that cannot
+	// sign in waits for its platform team, as a connection's terminal failure does.
+	if status == metav1.ConditionFalse {
+		set(v1alpha1.ConditionStalled, metav1.ConditionTrue)
+	} else {
+		meta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionStalled)
+	}
 	if equality.Semantic.DeepEqual(base.Status, id.Status) {
 		return reconcile.Result{}, nil
 	}

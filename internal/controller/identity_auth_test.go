@@ -3,6 +3,7 @@ package controller
 import (
 	"testing"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -112,6 +113,18 @@ func TestClusterIdentityCredentialProblemsNameTheIdentity(t *testing.T) {
 	reconcileIdentity(t, h, NewIdentityReconciler(h.r, nil), id)
 	if ready := h.identityReady(id); ready.Status != metav1.ConditionFalse || ready.Reason != v1alpha1.ReasonSecretNotFound {
 		t.Errorf("identity Ready = %s (%s: %s), want False SecretNotFound", ready.Status, ready.Reason, ready.Message)
+	}
+	if stalled := meta.FindStatusCondition(h.identityStatus(id).Conditions, v1alpha1.ConditionStalled); stalled == nil || stalled.Status != metav1.ConditionTrue {
+		t.Errorf("identity Stalled = %v, want True (kstatus reads it)", stalled)
+	}
+	h.appSecret(clientSecret)
+	reconcileIdentity(t, h, NewIdentityReconciler(h.r, nil), id)
+	st := h.identityStatus(id)
+	if ready := h.identityReady(id); ready.Status != metav1.ConditionTrue || meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionStalled) != nil {
+		t.Errorf("after the Secret appeared: conditions %+v, want Ready and not Stalled", st.Conditions)
+	}
+	if st.ObservedGeneration != 1 {
+		t.Errorf("observedGeneration = %d, want 1", st.ObservedGeneration)
 	}
 }
 
