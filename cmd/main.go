@@ -220,7 +220,8 @@ func setupControllers(mgr ctrl.Manager, namespaces map[string]cache.Config, opts
 	if err != nil {
 		return err
 	}
-	if err := controller.NewIdentityReconciler(connections, shardSelector).SetupWithManager(mgr, secretMetadata); err != nil {
+	identities := controller.NewIdentityReconciler(connections, shardSelector)
+	if err := identities.SetupWithManager(mgr, secretMetadata); err != nil {
 		return fmt.Errorf("setting up the identity controller: %w", err)
 	}
 	return nil

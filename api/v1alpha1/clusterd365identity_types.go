@@ -119,4 +119,3 @@ type ClusterD365IdentityList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []ClusterD365Identity `json:"items"`
 }
-

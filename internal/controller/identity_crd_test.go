@@ -93,8 +93,8 @@ func visitRefValues(v reflect.Value, visit func(reflect.Value)) {
 			visit(v)
 			return
 		}
-		for i := range v.NumField() {
-			visitRefValues(v.Field(i), visit)
+		for _, field := range v.Fields() {
+			visitRefValues(field, visit)
 		}
 	}
 }

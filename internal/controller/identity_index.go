@@ -86,8 +86,9 @@ func (r *D365ConnectionReconciler) connectionsUsing(ctx context.Context, identit
 // holds value: a changed Secret or ServiceAccount of the platform namespace reaches every
 // connection that signs in with it, whatever its namespace.
 func (r *D365ConnectionReconciler) connectionsOfIdentitiesIndexed(ctx context.Context, index, value string) []reconcile.Request {
-	var requests []reconcile.Request
-	for _, name := range r.identitiesIndexed(ctx, index, value) {
+	names := r.identitiesIndexed(ctx, index, value)
+	requests := make([]reconcile.Request, 0, len(names))
+	for _, name := range names {
 		requests = append(requests, r.connectionsUsing(ctx, name)...)
 	}
 	return requests

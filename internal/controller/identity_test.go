@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"maps"
 	"strings"
 	"testing"
 
@@ -112,9 +113,7 @@ func patchLabels(t *testing.T, h *harness, namespace string, labels map[string]s
 	if ns.Labels == nil {
 		ns.Labels = map[string]string{}
 	}
-	for k, v := range labels {
-		ns.Labels[k] = v
-	}
+	maps.Copy(ns.Labels, labels)
 	if err := env.Client.Update(h.ctx, ns); err != nil {
 		t.Fatal(err)
 	}
