@@ -73,7 +73,7 @@ func (r *D365ConnectionReconciler) runSteps(ctx context.Context, req reconcile.R
 		if failed == nil {
 			continue
 		}
-		failed = s.scrub(s.withTokenValidity(st.condition, failed))
+		failed = s.scrub(s.withTokenValidity(st.condition, s.namingIdentity(st.name, failed)))
 		mnow := metav1.NewTime(s.now)
 		setCondition(conn, mnow, st.condition, metav1.ConditionFalse, failed.Reason, failed.Message)
 		summarize(conn, mnow, failed, "")
@@ -118,6 +118,21 @@ func (s *reconcileState) scrub(failed *stepError) *stepError {
 	scrubbed.Message = msg
 	return &scrubbed
 }
+
+// namingIdentity says, in a sign-in failure of a connection that uses a ClusterD365Identity,
+// whose sign-in failed: the connection's author may not know where the credential lives.
+func (s *reconcileState) namingIdentity(stepName string, failed *stepError) *stepError {
+	named := fmt.Sprintf("ClusterD365Identity %q", s.source.identity)
+	if s.source.identity == "" || !signInSteps[stepName] || strings.Contains(failed.Message, named) {
+		return failed
+	}
+	withName := *failed
+	withName.Message = "Signing in as " + named + ": " + failed.Message
+	return &withName
+}
+
+// signInSteps are the steps whose failures concern the sign-in source.
+var signInSteps = map[string]bool{"credentials": true, "authority": true, "token": true}
 
 // withTokenValidity adds to a sign-in failure that the token already in the output Secret
 // stays usable, and until when: the failure does not mean the pods lost access. A failure

@@ -60,14 +60,8 @@ func (r *D365ConnectionReconciler) ensureToken(ctx context.Context, s *reconcile
 			r.Tokens.Forget(s.identity)
 		}
 		recordAcquisition(failed)
-		if s.source.identity != "" {
-			if failed.Terminal {
-				r.identityOutcomes.refused(s.source.identity, s.now, s.scrub(failed), err)
-			}
-			// The connection's author may not know where the credential lives: say whose it is.
-			named := *failed
-			named.Message = fmt.Sprintf("Signing in as ClusterD365Identity %q: %s", s.source.identity, failed.Message)
-			failed = &named
+		if s.source.identity != "" && failed.Terminal {
+			r.identityOutcomes.refused(s.source.identity, s.now, s.scrub(failed), err)
 		}
 		return failed
 	}
