@@ -28,8 +28,13 @@ func kubectl(t *testing.T, args ...string) string {
 	return stdout.String()
 }
 
-// sampleKinds are the auth kinds config/samples holds one connection of each.
-var sampleKinds = []string{"clientsecret", "clientcertificate", "workloadidentity", "usernamepassword", "delegated"}
+// sampleKinds are the auth kinds config/samples holds one connection of each, and the
+// connection that signs in through the ClusterD365Identity sample instead.
+var sampleKinds = []string{"clientsecret", "clientcertificate", "workloadidentity", "usernamepassword", "delegated", "identityref"}
+
+// identitySample is the one cluster-scoped sample: a ClusterD365Identity, which
+// `kubectl apply -n` creates cluster-wide (so the second apply finds it unchanged).
+const identitySample = "clusterd365identity.d365.operators.dev/sales-app"
 
 // The samples are what users copy first: they must pass the CRD's validation as they are,
 // applied both through their kustomization and file by file. (`kubectl apply -f` on the
@@ -37,11 +42,12 @@ var sampleKinds = []string{"clientsecret", "clientcertificate", "workloadidentit
 func TestSamplesApplyWithKubectl(t *testing.T) {
 	samples := filepath.Join(env.RepoRoot, "config", "samples")
 	files, err := filepath.Glob(filepath.Join(samples, "d365_*.yaml"))
-	if err != nil || len(files) != len(sampleKinds) {
-		t.Fatalf("want %d sample files in %s, found %v (%v)", len(sampleKinds), samples, files, err)
+	if err != nil || len(files) != len(sampleKinds)+1 {
+		t.Fatalf("want %d sample files in %s (a connection per kind and the identity), found %v (%v)", len(sampleKinds)+1, samples, files, err)
 	}
 	byKustomize := newNamespace(t, "samples-k")
 	byFile := newNamespace(t, "samples-f")
+	t.Cleanup(func() { kubectl(t, "delete", identitySample, "--ignore-not-found") })
 
 	applied := map[string]string{
 		byKustomize: kubectl(t, "apply", "-n", byKustomize, "-k", samples),
@@ -53,6 +59,9 @@ func TestSamplesApplyWithKubectl(t *testing.T) {
 			if !strings.Contains(out, want) {
 				t.Errorf("kubectl apply in %s: output lacks %q:\n%s", ns, want, out)
 			}
+		}
+		if !strings.Contains(out, identitySample+" ") {
+			t.Errorf("kubectl apply in %s: output lacks %s:\n%s", ns, identitySample, out)
 		}
 	}
 
@@ -76,6 +85,17 @@ func TestSamplesApplyWithKubectl(t *testing.T) {
 		if rows != len(sampleKinds) {
 			t.Errorf("kubectl get d365c -A shows %d connections in %s, want %d:\n%s", rows, ns, len(sampleKinds), out)
 		}
+	}
+
+	// kubectl get cd365i shows Ready, the allowed namespaces (short form), the number of
+	// connections using it, and Age; the category d365 lists it with the connections.
+	out = kubectl(t, "get", "cd365i")
+	got = strings.Join(strings.Fields(strings.SplitN(out, "\n", 2)[0]), " ")
+	if want := "NAME READY ALLOWED CONNECTIONS AGE"; got != want {
+		t.Errorf("kubectl get cd365i columns = %q, want %q\n%s", got, want, out)
+	}
+	if out := kubectl(t, "get", "d365", "-A", "-o", "name"); !strings.Contains(out, identitySample+"\n") {
+		t.Errorf("kubectl get d365 (the category) does not list the identity:\n%s", out)
 	}
 }
 

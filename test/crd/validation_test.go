@@ -19,20 +19,21 @@ const (
 
 // Each rule's message as the CRD states it; a refused spec's error must contain it.
 const (
-	msgHTTPS         = "environmentURL must start with https://"
-	msgQuery         = "environmentURL must not have a query (?) or fragment (#)"
-	msgPath          = "environmentURL must be the environment root with no path"
-	msgOneAuth       = "auth must set exactly one of clientSecret, clientCertificate, workloadIdentity, usernamePassword"
-	msgOneClientID   = "set exactly one of clientID and clientIDRef"
-	msgGUID          = "clientID must be the application (client) ID, a GUID"
-	msgRefresh       = "refreshBefore must be between 5m and 24h"
-	msgInterval      = "healthCheck.interval must be between 30s and 24h"
-	msgTargetName    = "target.name must be a valid Secret name"
-	msgSecretName    = "a Secret name must be lower-case letters, digits, '-' and '.'"
-	msgSecretKey     = "a Secret key must consist of letters, digits, '-', '_' and '.'"
-	msgTenant        = "tenantID must be a tenant GUID or a verified domain"
-	msgAuthorityHost = "authorityHost must be an https URL with no path"
-	msgServiceAcct   = "serviceAccountName must be a valid ServiceAccount name"
+	msgHTTPS          = "environmentURL must start with https://"
+	msgQuery          = "environmentURL must not have a query (?) or fragment (#)"
+	msgPath           = "environmentURL must be the environment root with no path"
+	msgOneAuth        = "auth must set exactly one of clientSecret, clientCertificate, workloadIdentity, usernamePassword"
+	msgAuthOrIdentity = "set exactly one of auth (a credential in this namespace) and identityRef (a ClusterD365Identity)"
+	msgOneClientID    = "set exactly one of clientID and clientIDRef"
+	msgGUID           = "clientID must be the application (client) ID, a GUID"
+	msgRefresh        = "refreshBefore must be between 5m and 24h"
+	msgInterval       = "healthCheck.interval must be between 30s and 24h"
+	msgTargetName     = "target.name must be a valid Secret name"
+	msgSecretName     = "a Secret name must be lower-case letters, digits, '-' and '.'"
+	msgSecretKey      = "a Secret key must consist of letters, digits, '-', '_' and '.'"
+	msgTenant         = "tenantID must be a tenant GUID or a verified domain"
+	msgAuthorityHost  = "authorityHost must be an https URL with no path"
+	msgServiceAcct    = "serviceAccountName must be a valid ServiceAccount name"
 )
 
 func keyRef(name, key string) d365v1alpha1.SecretKeyRef {
@@ -162,9 +163,10 @@ func TestInvalidSpecsAreRefusedWithTheRuleMessage(t *testing.T) {
 			func(s *d365v1alpha1.D365ConnectionSpec) { s.EnvironmentURL = environmentURL + "/api/data/v9.2" },
 			msgPath,
 		},
+		// An empty auth is omitted (omitzero), so the connection has neither auth nor identityRef.
 		"an auth with no member is refused": {
 			func(s *d365v1alpha1.D365ConnectionSpec) { s.Auth = d365v1alpha1.AuthSpec{} },
-			msgOneAuth,
+			msgAuthOrIdentity,
 		},
 		"an auth with two members is refused": {
 			func(s *d365v1alpha1.D365ConnectionSpec) { s.Auth.WorkloadIdentity = workloadIdentityAuth() },
