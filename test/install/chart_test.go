@@ -22,14 +22,17 @@ var chartCases = []struct {
 	namespace string
 	// watched are namespaces the values name, created for real before the dry run.
 	watched []string
-	set     []string
+	// clusterResources is the --cluster-resource-namespace the Deployment must get (created
+	// for real too).
+	clusterResources string
+	set              []string
 }{
-	{name: "defaults", namespace: "d365-operator-system"},
+	{name: "defaults", namespace: "d365-operator-system", clusterResources: "d365-operator-system"},
 	{
-		name: "every toggle on", namespace: "ops", watched: []string{"team-a", "team-b"},
+		name: "every toggle on", namespace: "ops", watched: []string{"team-a", "team-b"}, clusterResources: "d365-system",
 		set: []string{
 			"replicas=2", "leaderElection.enabled=true",
-			"watchNamespaces={team-a,team-b}",
+			"watchNamespaces={team-a,team-b}", "clusterResourceNamespace=d365-system",
 			"extraAuthorityHosts={login.sim.example}", "extraEnvironmentHosts={.sim.example}",
 			"metrics.serviceMonitor.enabled=true", "metrics.serviceMonitor.labels.release=prometheus",
 			"networkPolicy.enabled=true", "networkPolicy.egress.enabled=true",
@@ -39,7 +42,7 @@ var chartCases = []struct {
 		},
 	},
 	{
-		name: "metrics off, own ServiceAccount", namespace: "platform",
+		name: "metrics off, own ServiceAccount", namespace: "platform", clusterResources: "platform",
 		set: []string{
 			"metrics.enabled=false", "leaderElection.enabled=false", "rbac.userRoles=false",
 			"serviceAccount.create=false", "serviceAccount.name=d365-operator-existing",
@@ -97,7 +100,7 @@ func TestHelmChartLints(t *testing.T) {
 func TestHelmChartPassesServerDryRun(t *testing.T) {
 	for _, tc := range chartCases {
 		t.Run(tc.name, func(t *testing.T) {
-			createNamespaces(t, append([]string{tc.namespace}, tc.watched...)...)
+			createNamespaces(t, append([]string{tc.namespace, tc.clusterResources}, tc.watched...)...)
 			objs := decode(t, helmTemplate(t, tc.namespace, tc.set...))
 			serverDryRun(t, objs)
 
@@ -105,9 +108,11 @@ func TestHelmChartPassesServerDryRun(t *testing.T) {
 			assertHardened(t, deploy)
 			assertKnownFlags(t, deploy)
 			assertOperatorRules(t, objs, tc.watched)
-			if len(find(objs, "CustomResourceDefinition")) != 1 {
-				t.Error("the chart does not install the D365Connection CRD")
+			assertClusterResourceFlag(t, objs, tc.clusterResources)
+			if len(tc.watched) > 0 {
+				assertClusterResources(t, objs, tc.clusterResources, true)
 			}
+			assertAllCRDs(t, objs)
 		})
 	}
 }

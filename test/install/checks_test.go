@@ -2,9 +2,7 @@ package install_test
 
 import (
 	"context"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
@@ -18,7 +16,6 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	"sigs.k8s.io/yaml"
 )
 
 // assertHardened checks the operator's pod against the "restricted" Pod Security Standard
@@ -109,69 +106,41 @@ func operatorFlags(t *testing.T) map[string]bool {
 }
 
 // assertOperatorRules checks that the operator's ServiceAccount is bound to exactly the rules
-// controller-gen generated into config/rbac/role.yaml: cluster-wide, or with watched
-// namespaces one Role per namespace and nothing cluster-wide.
+// controller-gen generated into config/rbac/role.yaml: through one ClusterRole, or, with
+// watched namespaces, split by scope (assertScopedGrants).
 func assertOperatorRules(t *testing.T, objs []*unstructured.Unstructured, watched []string) {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(env.RepoRoot, "config", "rbac", "role.yaml"))
-	if err != nil {
-		t.Fatal(err)
+	if len(watched) > 0 {
+		assertScopedGrants(t, objs, watched)
+		return
 	}
-	var generated rbacv1.ClusterRole
-	if err := yaml.Unmarshal(raw, &generated); err != nil {
-		t.Fatal(err)
-	}
+	generated := generatedRules(t)
 	var d appsv1.Deployment
 	convert(t, only(t, objs, "Deployment"), &d)
 	sa := d.Spec.Template.Spec.ServiceAccountName
 
-	// The roles bound to the operator's ServiceAccount, by "Kind namespace/name".
+	// The ClusterRoles bound to the operator's ServiceAccount cluster-wide.
 	bound := map[string]bool{}
-	for _, kind := range []string{"ClusterRoleBinding", "RoleBinding"} {
-		for _, u := range find(objs, kind) {
-			var b rbacv1.RoleBinding // a ClusterRoleBinding has the same shape
-			convert(t, u, &b)
-			for _, s := range b.Subjects {
-				if s.Kind == rbacv1.ServiceAccountKind && s.Name == sa && s.Namespace == d.Namespace {
-					bound[b.RoleRef.Kind+" "+b.Namespace+"/"+b.RoleRef.Name] = true
-				}
+	for _, u := range find(objs, "ClusterRoleBinding") {
+		var b rbacv1.ClusterRoleBinding
+		convert(t, u, &b)
+		for _, s := range b.Subjects {
+			if s.Kind == rbacv1.ServiceAccountKind && s.Name == sa && s.Namespace == d.Namespace {
+				bound[b.RoleRef.Name] = true
 			}
 		}
 	}
 	var withGenerated []string
-	for _, kind := range []string{"ClusterRole", "Role"} {
-		for _, u := range find(objs, kind) {
-			var r rbacv1.ClusterRole // a Role has the same shape
-			convert(t, u, &r)
-			key := kind + " " + r.Namespace + "/" + r.Name
-			if bound[key] && reflect.DeepEqual(r.Rules, generated.Rules) {
-				withGenerated = append(withGenerated, key)
-			}
+	for _, u := range find(objs, "ClusterRole") {
+		var r rbacv1.ClusterRole
+		convert(t, u, &r)
+		if bound[r.Name] && reflect.DeepEqual(r.Rules, generated) {
+			withGenerated = append(withGenerated, r.Name)
 		}
 	}
-	// Cluster-wide: exactly one ClusterRole. Namespaced: one Role in each watched namespace
-	// and no ClusterRole, so the operator cannot read Secrets elsewhere.
-	var clusterWide int
-	perNamespace := map[string]int{}
-	for _, key := range withGenerated {
-		kind, nsName, _ := strings.Cut(key, " ")
-		ns, _, _ := strings.Cut(nsName, "/")
-		if kind == "ClusterRole" {
-			clusterWide++
-		} else {
-			perNamespace[ns]++
-		}
-	}
-	ok := clusterWide == 1 && len(perNamespace) == 0
-	if len(watched) > 0 {
-		ok = clusterWide == 0 && len(perNamespace) == len(watched)
-		for _, ns := range watched {
-			ok = ok && perNamespace[ns] == 1
-		}
-	}
-	if !ok {
-		t.Errorf("ServiceAccount %s/%s holds the rules of config/rbac/role.yaml through %v; "+
-			"want one ClusterRole, or with watched namespaces %v one Role in each", d.Namespace, sa, withGenerated, watched)
+	if len(withGenerated) != 1 {
+		t.Errorf("ServiceAccount %s/%s holds the rules of config/rbac/role.yaml through ClusterRoles %v; want exactly one",
+			d.Namespace, sa, withGenerated)
 	}
 }
 

@@ -92,6 +92,9 @@ func TestHelmChartShardsAndMonitoring(t *testing.T) {
 	if len(leases) != shards {
 		t.Errorf("leader-election ids %v: each shard needs its own Lease", leases)
 	}
+	// Every shard reads identities' Secrets in the same namespace: whichever shard an
+	// identity's connections land on.
+	assertClusterResourceFlag(t, objs, namespace)
 
 	rule := only(t, objs, "PrometheusRule")
 	want, err := os.ReadFile(filepath.Join(env.RepoRoot, chartDir, "files", "prometheus-rules.yaml"))

@@ -15,7 +15,7 @@ func TestKustomizeDefaultPassesServerDryRun(t *testing.T) {
 	assertHardened(t, deploy)
 	assertKnownFlags(t, deploy)
 	assertOperatorRules(t, objs, nil)
-	if len(find(objs, "CustomResourceDefinition")) != 1 {
-		t.Error("config/default does not install the D365Connection CRD")
-	}
+	// The operator's own namespace, through the downward API.
+	assertClusterResourceFlag(t, objs, "$(POD_NAMESPACE)")
+	assertAllCRDs(t, objs)
 }

@@ -102,8 +102,10 @@ func assertNoTokenRequests(t *testing.T, objs []*unstructured.Unstructured) {
 
 // assertOnlyIn checks that the operator reads Secrets and connections in the watched
 // namespaces only: no cluster-wide binding grants anything on them, each watched namespace
-// has a binding that does, through a role of roleKind.
-func assertOnlyIn(t *testing.T, objs []*unstructured.Unstructured, watched []string, roleKind string) {
+// has a binding that does, through a role of roleKind. The one exception is the
+// --cluster-resource-namespace, platform, where a Role grants the ClusterD365Identities'
+// Secrets and ServiceAccounts only (assertClusterResources).
+func assertOnlyIn(t *testing.T, objs []*unstructured.Unstructured, watched []string, roleKind, platform string) {
 	t.Helper()
 	sensitive := [][2]string{{"", "secrets"}, {"", "serviceaccounts/token"}, {"d365.operators.dev", "d365connections"}}
 	got := map[string]bool{}
@@ -114,6 +116,9 @@ func assertOnlyIn(t *testing.T, objs []*unstructured.Unstructured, watched []str
 					t.Errorf("%s grants %s %s cluster-wide with watched namespaces %v", g.binding, verb, s[1], watched)
 				}
 			}
+		}
+		if g.namespace == platform && isClusterResourcesGrant(g) {
+			continue
 		}
 		if g.namespace != "" && grants(g.rules, "get", "", "secrets") {
 			if g.roleKind != roleKind {
@@ -148,6 +153,9 @@ func TestHelmChartWithoutWorkloadIdentity(t *testing.T) {
 			objs := decode(t, helmTemplate(t, "nowi-ops", tc.set...))
 			serverDryRun(t, objs)
 			assertNoTokenRequests(t, objs)
+			if len(tc.watched) > 0 {
+				assertClusterResources(t, objs, "nowi-ops", false)
+			}
 		})
 	}
 	// The default keeps the rule, and the policy that narrows it.
@@ -166,16 +174,25 @@ func TestHelmChartWatchNamespacesRendersRolesOnly(t *testing.T) {
 	createNamespaces(t, append([]string{"roles-ops"}, watched...)...)
 	objs := decode(t, helmTemplate(t, "roles-ops", "watchNamespaces={roles-a,roles-b}"))
 	serverDryRun(t, objs)
-	assertOnlyIn(t, objs, watched, "Role")
+	assertOnlyIn(t, objs, watched, "Role", "roles-ops")
+	assertScopedGrants(t, objs, watched)
+	// clusterResourceNamespace defaults to the release namespace.
+	assertClusterResourceFlag(t, objs, "roles-ops")
+	assertClusterResources(t, objs, "roles-ops", true)
 }
 
 func TestKustomizeWithoutWorkloadIdentity(t *testing.T) {
-	objs := decode(t, command(t, tool(t, "kustomize"), "build", "test/install/testdata/no-workload-identity"))
-	for _, ns := range find(objs, "Namespace") {
-		createNamespaces(t, ns.GetName())
+	for _, dir := range []string{"no-workload-identity", "no-workload-identity-watched"} {
+		t.Run(dir, func(t *testing.T) {
+			objs := decode(t, command(t, tool(t, "kustomize"), "build", "test/install/testdata/"+dir))
+			for _, ns := range find(objs, "Namespace") {
+				createNamespaces(t, ns.GetName())
+			}
+			createNamespaces(t, "team-a", "team-b") // config/watch-namespaces' RoleBindings
+			serverDryRun(t, objs)
+			assertNoTokenRequests(t, objs)
+		})
 	}
-	serverDryRun(t, objs)
-	assertNoTokenRequests(t, objs)
 }
 
 // config/watch-namespaces names team-a and team-b, as an example to copy.
@@ -187,7 +204,9 @@ func TestKustomizeWatchNamespaces(t *testing.T) {
 	}
 	createNamespaces(t, watched...)
 	serverDryRun(t, objs)
-	assertOnlyIn(t, objs, watched, "ClusterRole")
+	assertOnlyIn(t, objs, watched, "ClusterRole", "d365-operator-system")
+	assertScopedGrants(t, objs, watched)
+	assertClusterResources(t, objs, "d365-operator-system", true)
 	assertKnownFlags(t, only(t, objs, "Deployment"))
 	var d appsv1.Deployment
 	convert(t, only(t, objs, "Deployment"), &d)
