@@ -45,7 +45,9 @@ type Options struct {
 	// teardown: tests use it to look at the control plane while it still runs.
 	afterReady func(ctx context.Context, c client.Client) error
 	// namespaced runs the operator as the Helm chart's watchNamespaces installs it: watching
-	// only demoNamespace, with a Role there instead of a ClusterRole.
+	// only demoNamespace and the team namespaces, with a Role in each instead of a
+	// ClusterRole, a ClusterRole for the cluster-scoped rules only, and a Role for the
+	// identity's Secrets in the platform namespace.
 	namespaced bool
 }
 
@@ -91,6 +93,11 @@ func run(ctx context.Context, opts Options) (err error) {
 	if err := os.MkdirAll(opts.Dir, 0o750); err != nil {
 		return fmt.Errorf("creating %s: %w", opts.Dir, err)
 	}
+	// The platform-team samples are read first: the simulator must know their app.
+	plat, err := loadPlatform(root)
+	if err != nil {
+		return err
+	}
 	f := newFiles(opts.Dir)
 	// Progress lines: a failed write to the terminal is not worth stopping the demo for.
 	say := func(format string, args ...any) { _, _ = fmt.Fprintf(opts.Out, "==> "+format+"\n", args...) }
@@ -116,7 +123,9 @@ func run(ctx context.Context, opts Options) (err error) {
 	td.add("Removing "+f.kubeconfig, func() error { return os.Remove(f.kubeconfig) })
 
 	say("Starting the Entra ID + Dataverse simulator")
-	sim, err := simulator.Start(simulator.DefaultConfig())
+	world := simulator.DefaultConfig()
+	plat.register(&world)
+	sim, err := simulator.Start(world)
 	if err != nil {
 		return errors.Join(fmt.Errorf("starting the simulator: %w", err), <-built)
 	}
@@ -128,16 +137,23 @@ func run(ctx context.Context, opts Options) (err error) {
 	if err := <-built; err != nil {
 		return err
 	}
-	var watch string
-	if opts.namespaced {
-		watch = demoNamespace
+	// Namespaces first: the namespaced grant puts Roles in them.
+	if err := createNamespace(ctx, env.Client, demoNamespace); err != nil {
+		return err
 	}
-	if err := grantOperator(ctx, env, watch, f.operatorKubeconfig); err != nil {
+	if err := plat.createNamespaces(ctx, env.Client); err != nil {
+		return err
+	}
+	var watch []string
+	if opts.namespaced {
+		watch = append([]string{demoNamespace}, plat.teams()...)
+	}
+	if err := grantOperator(ctx, env, watch, platformNamespace, f.operatorKubeconfig); err != nil {
 		return err
 	}
 	td.add("Removing "+f.operatorKubeconfig, func() error { return os.Remove(f.operatorKubeconfig) })
 	say("Starting the operator (log: %s)", f.operatorLog)
-	op, err := startOperator(ctx, f, sim.HostAliases(), watch)
+	op, err := startOperator(ctx, f, sim.HostAliases(), watch, platformNamespace)
 	if err != nil {
 		return err
 	}
@@ -147,12 +163,30 @@ func run(ctx context.Context, opts Options) (err error) {
 	if err != nil {
 		return err
 	}
-	say("Waiting up to %s for Ready", opts.Timeout)
-	if err := waitReady(ctx, env.Client, conns, op, opts.Timeout, f.operatorLog); err != nil {
+	teamConns, err := plat.apply(ctx, env.Client, say)
+	if err != nil {
 		return err
+	}
+	refusal, err := plat.admitLabelledTeam(ctx, env.Client, teamConns, op, opts.Timeout, say)
+	if err != nil {
+		return err
+	}
+	say("Waiting up to %s for Ready", opts.Timeout)
+	if err := waitReady(ctx, env.Client, slices.Concat(conns, teamConns), op, opts.Timeout, f.operatorLog); err != nil {
+		return err
+	}
+	teams := int32(len(teamConns)) //nolint:gosec // two
+	id, err := waitIdentity(ctx, env.Client, plat.identity.Name, teams, op, opts.Timeout)
+	if err != nil {
+		return fmt.Errorf("%w; see the operator's log: %s", err, f.operatorLog)
 	}
 
 	if err := report(ctx, opts.Out, env.Client, f, conns); err != nil {
+		return err
+	}
+	shared := identityReport{plat: plat, identity: id, conns: teamConns, refusal: refusal,
+		tokenRequests: plat.tokenRequests(sim)}
+	if err := shared.print(ctx, opts.Out, env.Client, f.kubeconfig); err != nil {
 		return err
 	}
 	if opts.afterReady != nil {
@@ -164,7 +198,7 @@ func run(ctx context.Context, opts Options) (err error) {
 		say("Ready; DEMO_EXIT is set, so stopping now")
 		return nil
 	}
-	if err := printHints(opts.Out, f, conns); err != nil {
+	if err := printHints(opts.Out, f, conns, plat.identity.Name); err != nil {
 		return err
 	}
 	return waitForEnd(ctx, op, f.operatorLog)

@@ -23,17 +23,19 @@ import (
 )
 
 // TestDemoReachesReady runs the demo as `DEMO_EXIT=1 make demo` does: a real control plane,
-// the simulator and the operator as a separate process, until the samples are Ready. It
+// the simulator and the operator as a separate process, until the samples are Ready,
+// including one ClusterD365Identity serving two team namespaces with one token request. It
 // then checks that neither the demo's output nor the operator's log contains the token.
-// The second run binds the operator's rules with a Role in the watched namespace only, as the
-// Helm chart's watchNamespaces does: the operator must need nothing cluster-wide then.
+// The second run grants the operator's rules as the Helm chart's watchNamespaces does: a
+// Role in each watched namespace, a ClusterRole with the cluster-scoped rules only, and a
+// Role for the identity's Secrets in the platform namespace: nothing else must be needed.
 func TestDemoReachesReady(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
 		namespaced bool
 	}{
 		{name: "ClusterRole, all namespaces"},
-		{name: "Role, one watched namespace", namespaced: true},
+		{name: "Roles, watched namespaces", namespaced: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) { runDemo(t, tc.namespaced) })
 	}
@@ -63,9 +65,9 @@ func runDemo(t *testing.T, namespaced bool) {
 	if err != nil {
 		t.Fatalf("the demo failed: %v\noutput:\n%s\noperator log:\n%s", err, out.String(), operatorLog(t, opts.Dir, tokens))
 	}
-	if len(tokens) != len(demoSamples) {
-		t.Fatalf("%d output Secrets held an access token after Ready, want one per sample (%d)",
-			len(tokens), len(demoSamples))
+	// One per sample in the demo namespace, and one per team namespace using the identity.
+	if want := len(demoSamples) + 2; len(tokens) != want {
+		t.Fatalf("%d output Secrets held an access token after Ready, want %d", len(tokens), want)
 	}
 
 	text := out.String()
@@ -73,6 +75,10 @@ func runDemo(t *testing.T, namespaced bool) {
 		"d365connection-clientsecret", "d365connection-clientcertificate", "d365connection-usernamepassword",
 		"True", "https://contoso.crm.dynamics.com", "WhoAmISucceeded",
 		"access_token", "web_api_url",
+		// The platform-team layout: kubectl get cd365i, the two teams, one shared token.
+		"$ kubectl get cd365i", "sales-app", "team-a/d365connection-identityref", "team-b/d365connection-identityref",
+		"for 2 namespaces with 1 token request ", "Both output Secrets hold the same token",
+		"reason IdentityNotAllowed",
 	}
 	for _, want := range wants {
 		if !strings.Contains(text, want) {
@@ -88,16 +94,17 @@ func runDemo(t *testing.T, namespaced bool) {
 	}
 }
 
-// outputTokens reads the access token of every demo sample's output Secret.
+// outputTokens reads the access token of every connection's output Secret, in the demo
+// namespace and the team namespaces.
 func outputTokens(ctx context.Context, c client.Client) ([]string, error) {
 	var list v1alpha1.D365ConnectionList
-	if err := c.List(ctx, &list, client.InNamespace(demoNamespace)); err != nil {
+	if err := c.List(ctx, &list); err != nil {
 		return nil, err
 	}
 	var tokens []string
 	for i := range list.Items {
 		var s corev1.Secret
-		key := types.NamespacedName{Namespace: demoNamespace, Name: outputSecretName(&list.Items[i])}
+		key := types.NamespacedName{Namespace: list.Items[i].Namespace, Name: outputSecretName(&list.Items[i])}
 		if err := c.Get(ctx, key, &s); err != nil {
 			return nil, err
 		}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"sort"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -41,9 +42,11 @@ func buildOperator(ctx context.Context, root, bin string) error {
 }
 
 // startOperator starts the operator binary against the demo control plane, trusting the
-// simulator's CA and dialing the simulator for every host it impersonates (and watching only
-// watchNamespace when it is set), and waits until its readiness probe answers.
-func startOperator(ctx context.Context, f files, aliases map[string]string, watchNamespace string) (*operator, error) {
+// simulator's CA and dialing the simulator for every host it impersonates (watching only
+// the watched namespaces when there are any, and reading ClusterD365Identities' Secrets in
+// clusterResources), and waits until its readiness probe answers.
+func startOperator(ctx context.Context, f files, aliases map[string]string, watched []string,
+	clusterResources string) (*operator, error) {
 	probeAddr, err := freeLocalAddr()
 	if err != nil {
 		return nil, err
@@ -52,9 +55,12 @@ func startOperator(ctx context.Context, f files, aliases map[string]string, watc
 		"--kubeconfig=" + f.operatorKubeconfig,
 		"--metrics-bind-address=0",
 		"--health-probe-bind-address=" + probeAddr,
+		// The demo's operator signs in as a user, not as a ServiceAccount of a namespace, so
+		// it has no namespace of its own to default to.
+		"--cluster-resource-namespace=" + clusterResources,
 	}
-	if watchNamespace != "" {
-		args = append(args, "--watch-namespaces="+watchNamespace)
+	if len(watched) > 0 {
+		args = append(args, "--watch-namespaces="+strings.Join(watched, ","))
 	}
 	// The simulator answers for the real host names (login.microsoftonline.com,
 	// contoso.crm.dynamics.com, ...), so the operator's trust policy needs no extra hosts:

@@ -58,18 +58,28 @@ func report(ctx context.Context, w io.Writer, c client.Client, f files, conns []
 	return err
 }
 
-// printConnections runs kubectl against the demo's kubeconfig, or prints the same columns
-// itself when kubectl is not installed.
-func printConnections(ctx context.Context, out *strings.Builder, c client.Client, kubeconfig string) error {
-	if kubectl, err := exec.LookPath("kubectl"); err == nil {
-		cmd := exec.CommandContext(ctx, kubectl, "--kubeconfig", kubeconfig, "get", "d365c", "-A")
-		cmd.Stdout, cmd.Stderr = out, out
-		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("kubectl get d365c -A: %w", err)
-		}
-		return nil
+// kubectlGet runs `kubectl get args...` against the demo's kubeconfig into out; ran is false
+// when kubectl is not installed, and the caller prints the same columns itself.
+func kubectlGet(ctx context.Context, out *strings.Builder, kubeconfig string, args ...string) (ran bool, err error) {
+	kubectl, err := exec.LookPath("kubectl")
+	if err != nil {
+		out.WriteString("(kubectl is not installed; the same columns:)\n")
+		return false, nil
 	}
-	out.WriteString("(kubectl is not installed; the same columns:)\n")
+	cmd := exec.CommandContext(ctx, kubectl, append([]string{"--kubeconfig", kubeconfig, "get"}, args...)...)
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Run(); err != nil {
+		return true, fmt.Errorf("kubectl get %s: %w", strings.Join(args, " "), err)
+	}
+	return true, nil
+}
+
+// printConnections runs kubectl get d365c -A, or prints the same columns itself when
+// kubectl is not installed.
+func printConnections(ctx context.Context, out *strings.Builder, c client.Client, kubeconfig string) error {
+	if ran, err := kubectlGet(ctx, out, kubeconfig, "d365c", "-A"); ran || err != nil {
+		return err
+	}
 	var list v1alpha1.D365ConnectionList
 	if err := c.List(ctx, &list); err != nil {
 		return fmt.Errorf("listing connections: %w", err)
@@ -107,7 +117,7 @@ func outputSecretName(conn *v1alpha1.D365Connection) string {
 
 // printHints tells the user how to look around while the demo runs. Paths are absolute
 // (Options.Dir is made absolute by run) so the lines work from any directory.
-func printHints(out io.Writer, f files, conns []*v1alpha1.D365Connection) error {
+func printHints(out io.Writer, f files, conns []*v1alpha1.D365Connection, identity string) error {
 	conn := conns[0]
 	_, err := fmt.Fprintf(out, `The demo keeps running until Ctrl-C. In another terminal:
 
@@ -117,9 +127,13 @@ func printHints(out io.Writer, f files, conns []*v1alpha1.D365Connection) error 
   kubectl get secret -n %[2]s %[4]s -o jsonpath='{.data}' | jq 'keys'
   # force a refresh now:
   kubectl annotate d365c -n %[2]s %[3]s %[5]s="$(date -Is)" --overwrite
+  # the shared identity, and who may use it:
+  kubectl get cd365i -o wide
+  kubectl describe cd365i %[7]s
   # the operator's log:
   tail -f %[6]s
 
-`, f.kubeconfig, conn.Namespace, conn.Name, outputSecretName(conn), v1alpha1.AnnotationRequestedAt, f.operatorLog)
+`, f.kubeconfig, conn.Namespace, conn.Name, outputSecretName(conn), v1alpha1.AnnotationRequestedAt, f.operatorLog,
+		identity)
 	return err
 }

@@ -16,7 +16,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
 
 	v1alpha1 "github.com/d365-operator/d365-operator/api/v1alpha1"
 	"github.com/d365-operator/d365-operator/internal/simulator"
@@ -196,18 +195,12 @@ func applySamples(ctx context.Context, c client.Client, sim *simulator.Server, r
 	return conns, nil
 }
 
-// readSample decodes one sample strictly: a field the API does not know is a broken sample.
+// readSample decodes one connection sample strictly: a field the API does not know is a
+// broken sample.
 func readSample(repo fs.FS, path string) (*v1alpha1.D365Connection, error) {
-	raw, err := fs.ReadFile(repo, path)
-	if err != nil {
-		return nil, fmt.Errorf("reading sample: %w", err)
-	}
 	var conn v1alpha1.D365Connection
-	if err := yaml.UnmarshalStrict(raw, &conn); err != nil {
-		return nil, fmt.Errorf("parsing sample %s: %w", path, err)
-	}
-	if conn.Kind != "D365Connection" {
-		return nil, fmt.Errorf("sample %s is a %q, not a D365Connection", path, conn.Kind)
+	if err := readStrict(repo, path, &conn, "D365Connection"); err != nil {
+		return nil, err
 	}
 	return &conn, nil
 }

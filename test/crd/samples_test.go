@@ -30,7 +30,9 @@ func kubectl(t *testing.T, args ...string) string {
 
 // sampleKinds are the auth kinds config/samples holds one connection of each, and the
 // connection that signs in through the ClusterD365Identity sample instead.
-var sampleKinds = []string{"clientsecret", "clientcertificate", "workloadidentity", "usernamepassword", "delegated", "identityref"}
+var sampleKinds = []string{
+	"clientsecret", "clientcertificate", "workloadidentity", "usernamepassword", "delegated", "identityref",
+}
 
 // identitySample is the one cluster-scoped sample: a ClusterD365Identity, which
 // `kubectl apply -n` creates cluster-wide (so the second apply finds it unchanged).
@@ -43,7 +45,8 @@ func TestSamplesApplyWithKubectl(t *testing.T) {
 	samples := filepath.Join(env.RepoRoot, "config", "samples")
 	files, err := filepath.Glob(filepath.Join(samples, "d365_*.yaml"))
 	if err != nil || len(files) != len(sampleKinds)+1 {
-		t.Fatalf("want %d sample files in %s (a connection per kind and the identity), found %v (%v)", len(sampleKinds)+1, samples, files, err)
+		t.Fatalf("want %d sample files in %s (a connection per kind and the identity), found %v (%v)",
+			len(sampleKinds)+1, samples, files, err)
 	}
 	byKustomize := newNamespace(t, "samples-k")
 	byFile := newNamespace(t, "samples-f")

@@ -135,7 +135,8 @@ func clusterResourceRules(workloadIdentity bool) []rbacv1.PolicyRule {
 		{APIGroups: []string{""}, Resources: []string{"serviceaccounts"}, Verbs: []string{"get", "list", "watch"}},
 	}
 	if workloadIdentity {
-		rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"serviceaccounts/token"}, Verbs: []string{"create"}})
+		rules = append(rules, rbacv1.PolicyRule{
+			APIGroups: []string{""}, Resources: []string{"serviceaccounts/token"}, Verbs: []string{"create"}})
 	}
 	return rules
 }
@@ -187,13 +188,15 @@ func assertAllCRDs(t *testing.T, objs []*unstructured.Unstructured) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no CRDs in config/crd/bases: %v", err)
 	}
-	var want, got []string
+	want := make([]string, 0, len(files))
 	for _, f := range files {
 		// config/crd/bases/<group>_<plural>.yaml holds CRD <plural>.<group>.
 		group, plural, _ := strings.Cut(strings.TrimSuffix(path.Base(f), ".yaml"), "_")
 		want = append(want, plural+"."+group)
 	}
-	for _, o := range find(objs, "CustomResourceDefinition") {
+	crds := find(objs, "CustomResourceDefinition")
+	got := make([]string, 0, len(crds))
+	for _, o := range crds {
 		got = append(got, o.GetName())
 	}
 	slices.Sort(want)
