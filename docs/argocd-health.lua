@@ -1,7 +1,9 @@
--- Argo CD health check for D365Connection (d365.operators.dev/v1alpha1).
--- Install it in argocd-cm under the key
+-- Argo CD health check for D365Connection and ClusterD365Identity (d365.operators.dev/v1alpha1).
+-- Install it in argocd-cm under the keys
 --   resource.customizations.health.d365.operators.dev_D365Connection
--- (see docs/gitops.md). Tested by test/gitops with the Lua interpreter Argo CD uses.
+--   resource.customizations.health.d365.operators.dev_ClusterD365Identity
+-- (see docs/gitops.md). Tested by test/gitops with the Lua interpreter Argo CD uses. An
+-- identity has Ready and observedGeneration only: Healthy, Progressing or Degraded.
 --
 --   Suspended    spec.suspend is true: the operator touches nothing
 --   Progressing  no status yet, an older generation, or Reconciling=True (retrying by itself)

@@ -1,6 +1,6 @@
 // Package docs_test keeps the documentation honest where it can be checked mechanically:
 // every condition reason has a troubleshooting entry, relative links and anchors resolve, and
-// every D365Connection in a YAML example uses only fields the API has.
+// every D365Connection and ClusterD365Identity in a YAML example uses only fields the API has.
 package docs_test
 
 import (
@@ -87,6 +87,8 @@ var (
 	heading  = regexp.MustCompile(`(?m)^#{1,6} +(.+)$`)
 	yamlCode = regexp.MustCompile("(?s)```yaml\n(.*?)```")
 	connKind = regexp.MustCompile(`(?m)^kind: D365Connection\s*$`)
+	// identityKind allows a comment after the kind, as the README's example has.
+	identityKind = regexp.MustCompile(`(?m)^kind: ClusterD365Identity\s*(#.*)?$`)
 )
 
 // markdownFiles are the pages users read: README.md and docs/*.md.
@@ -161,10 +163,11 @@ func slug(h string) string {
 	return b.String()
 }
 
-// Every D365Connection in a YAML example decodes strictly into the API type: a misspelled
-// or invented field in the docs fails here, not in a user's kubectl apply.
+// Every D365Connection and ClusterD365Identity in a YAML example decodes strictly into the
+// API type: a misspelled or invented field in the docs fails here, not in a user's kubectl
+// apply.
 func TestYAMLExamplesUseRealFields(t *testing.T) {
-	checked := 0
+	checked := map[string]int{}
 	for _, page := range markdownFiles(t) {
 		raw, err := fs.ReadFile(repo, page)
 		if err != nil {
@@ -172,18 +175,26 @@ func TestYAMLExamplesUseRealFields(t *testing.T) {
 		}
 		for _, block := range yamlCode.FindAllStringSubmatch(string(raw), -1) {
 			for doc := range strings.SplitSeq(block[1], "\n---\n") {
-				if !connKind.MatchString(doc) {
+				var obj any
+				var kind string
+				switch {
+				case connKind.MatchString(doc):
+					obj, kind = &v1alpha1.D365Connection{}, "D365Connection"
+				case identityKind.MatchString(doc):
+					obj, kind = &v1alpha1.ClusterD365Identity{}, "ClusterD365Identity"
+				default:
 					continue
 				}
-				var conn v1alpha1.D365Connection
-				if err := yaml.UnmarshalStrict([]byte(doc), &conn); err != nil {
-					t.Errorf("%s: a D365Connection example does not match the API: %v\n%s", page, err, doc)
+				if err := yaml.UnmarshalStrict([]byte(doc), obj); err != nil {
+					t.Errorf("%s: a %s example does not match the API: %v\n%s", page, kind, err, doc)
 				}
-				checked++
+				checked[kind]++
 			}
 		}
 	}
-	if checked == 0 {
-		t.Error("no D365Connection example found in the docs")
+	for _, kind := range []string{"D365Connection", "ClusterD365Identity"} {
+		if checked[kind] == 0 {
+			t.Errorf("no %s example found in the docs", kind)
+		}
 	}
 }
