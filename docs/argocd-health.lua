@@ -3,7 +3,7 @@
 --   resource.customizations.health.d365.operators.dev_D365Connection
 --   resource.customizations.health.d365.operators.dev_ClusterD365Identity
 -- (see docs/gitops.md). Tested by test/gitops with the Lua interpreter Argo CD uses. An
--- identity has Ready and observedGeneration only: Healthy, Progressing or Degraded.
+-- identity has no spec.suspend and no Reconciling: Healthy, Progressing or Degraded.
 --
 --   Suspended    spec.suspend is true: the operator touches nothing
 --   Progressing  no status yet, an older generation, or Reconciling=True (retrying by itself)

@@ -10,9 +10,9 @@ import (
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
 )
 
-// identityCases are ClusterD365Identities as the operator leaves them: its status has Ready
-// and observedGeneration only (no Reconciling or Stalled), and the same Argo CD script
-// judges it (docs/gitops.md installs it for both kinds).
+// identityCases are ClusterD365Identities as the operator leaves them: Ready, with Stalled
+// while it cannot sign in (no Reconciling), and observedGeneration; the same Argo CD script
+// judges them (docs/gitops.md installs it for both kinds).
 var identityCases = []struct {
 	name        string
 	object      string
@@ -44,11 +44,20 @@ var identityCases = []struct {
 	{
 		name: "its Secret is missing",
 		object: `{metadata: {generation: 1}, status: {observedGeneration: 1, conditions: [
-			{type: Ready, status: "False", reason: SecretNotFound, message: "Secret \"sales-app\" not found in namespace \"d365-system\""}]}}`,
+			{type: Ready, status: "False", reason: SecretNotFound, message: "Secret \"sales-app\" not found"},
+			{type: Stalled, status: "True", reason: SecretNotFound, message: "Secret \"sales-app\" not found"}]}}`,
 		argoStatus: "Degraded", argoMessage: "SecretNotFound",
-		// Without Stalled, kstatus reads Ready=False as still in progress: Flux waits until
-		// its timeout rather than failing fast.
-		kstatus: status.InProgressStatus,
+		// Stalled: Flux fails the Kustomization with the reason instead of waiting.
+		kstatus: status.FailedStatus,
+	},
+	{
+		name: "Entra ID refused its secret",
+		object: `{metadata: {generation: 1}, status: {observedGeneration: 1, lastFailure: {reason: InvalidClientSecret,
+			code: AADSTS7000215}, conditions: [
+			{type: Ready, status: "False", reason: InvalidClientSecret, message: "Entra ID refused the credential"},
+			{type: Stalled, status: "True", reason: InvalidClientSecret, message: "Entra ID refused the credential"}]}}`,
+		argoStatus: "Degraded", argoMessage: "InvalidClientSecret",
+		kstatus: status.FailedStatus,
 	},
 }
 
