@@ -199,9 +199,16 @@ func setupControllers(mgr ctrl.Manager, namespaces map[string]cache.Config, opts
 	if deps.ClusterResourceNamespace == "" {
 		deps.ClusterResourceNamespace = self.Namespace
 	}
-	secretMetadata, err := controller.NewSecretMetadataCache(mgr, withNamespace(namespaces, deps.ClusterResourceNamespace))
+	secretNamespaces := withNamespace(namespaces, deps.ClusterResourceNamespace)
+	secretMetadata, err := controller.NewSecretMetadataCache(mgr, secretNamespaces)
 	if err != nil {
 		return fmt.Errorf("creating the Secret metadata cache: %w", err)
+	}
+	if secretNamespaces != nil {
+		deps.SecretNamespaces = map[string]bool{}
+		for ns := range secretNamespaces {
+			deps.SecretNamespaces[ns] = true
+		}
 	}
 	deps.Client = mgr.GetClient()
 	deps.APIReader = mgr.GetAPIReader()

@@ -53,8 +53,11 @@ type AllowedNamespaces struct {
 
 // ClusterD365IdentityStatus reports whether the identity can sign in, and who uses it.
 type ClusterD365IdentityStatus struct {
-	// ObservedGeneration is the spec generation the status describes.
+	// ObservedGeneration is the spec generation the status describes. It reads 0 until the
+	// operator first writes the status, so that kstatus (Flux, cli-utils) sees an identity
+	// nobody looked at yet as in progress, not as current.
 	// +optional
+	// +kubebuilder:default=0
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
 	// Conditions: Ready is True when the credential material resolves and, once a
@@ -107,7 +110,7 @@ type ClusterD365Identity struct {
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	Spec ClusterD365IdentitySpec `json:"spec"`
-	// +optional
+	// +kubebuilder:default={}
 	Status ClusterD365IdentityStatus `json:"status,omitempty"`
 }
 

@@ -1,5 +1,6 @@
-// Package v1alpha1 contains the D365Connection API: a Dynamics 365 / Dataverse environment,
-// the Entra ID credentials to reach it, and the Secret the operator keeps a fresh token in.
+// Package v1alpha1 contains the D365Connection API (a Dynamics 365 / Dataverse environment,
+// the Entra ID credentials to reach it, and the Secret the operator keeps a fresh token in)
+// and the ClusterD365Identity API (one credential that connections of allowed namespaces use).
 // +kubebuilder:object:generate=true
 // +groupName=d365.operators.dev
 package v1alpha1

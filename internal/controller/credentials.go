@@ -133,6 +133,13 @@ func (r *D365ConnectionReconciler) secretData(ctx context.Context, s *reconcileS
 	if failed != nil {
 		return nil, failed
 	}
+	if r.SecretNamespaces != nil && !r.SecretNamespaces[key.Namespace] {
+		// Only an identity names a namespace; outside the watched ones the operator has
+		// neither a cache nor RBAC there.
+		return nil, terminal(v1alpha1.ReasonSecretNotFound,
+			"Secret %q (%s) is in namespace %q, which this operator does not watch (--watch-namespaces, --cluster-resource-namespace %q): keep the identity's Secrets in %q, or watch that namespace",
+			key.Name, field, key.Namespace, r.ClusterResourceNamespace, r.ClusterResourceNamespace)
+	}
 	data, err := r.secrets.get(ctx, key, keys, func(asked []string) []string { return r.keysReferenced(ctx, key, asked) })
 	if apierrors.IsNotFound(err) {
 		return nil, terminal(v1alpha1.ReasonSecretNotFound,

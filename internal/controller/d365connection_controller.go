@@ -67,6 +67,9 @@ type Dependencies struct {
 	// ClusterResourceNamespace holds the Secrets a ClusterD365Identity references without a
 	// namespace, and its workloadIdentity ServiceAccounts (--cluster-resource-namespace).
 	ClusterResourceNamespace string
+	// SecretNamespaces are the namespaces whose Secrets the operator may read (its watched
+	// namespaces and the ClusterResourceNamespace); nil: every namespace.
+	SecretNamespaces map[string]bool
 	// IdentityHashKey keys the identity hash on output Secrets (EnsureIdentityHashKey); nil
 	// means a random key for this process only.
 	IdentityHashKey []byte

@@ -135,3 +135,25 @@ func reconcileIdentity(t *testing.T, h *harness, r *ClusterD365IdentityReconcile
 		t.Fatalf("reconciling ClusterD365Identity %s: %v", name, err)
 	}
 }
+
+// An operator that watches some namespaces refuses, by name, an identity's Secret in a
+// namespace it does not watch: it has neither a cache nor RBAC there.
+func TestClusterIdentitySecretOutsideTheWatchedNamespaces(t *testing.T) {
+	h := newHarness(t)
+	h.usePlatformNamespace()
+	d := h.r.Dependencies
+	d.SecretNamespaces = map[string]bool{h.ns: true}
+	h.r = New(d)
+	id := h.clusterIdentity("elsewhere", func(id *v1alpha1.ClusterD365Identity) {
+		id.Spec.Auth.ClientSecret.ClientSecretRef.Namespace = "vault"
+		id.Spec.AllowedNamespaces.Names = []string{h.ns}
+	})
+	h.appSecret(clientSecret)
+	h.identityConnection(h.ns, "orders", id)
+	h.reconcile("orders")
+	c := h.condition("orders", v1alpha1.ConditionReady)
+	if c.Reason != v1alpha1.ReasonSecretNotFound {
+		t.Fatalf("Ready = %s (%s: %s), want SecretNotFound", c.Status, c.Reason, c.Message)
+	}
+	h.mentions("orders", c.Message, `"vault"`, "does not watch", id)
+}
