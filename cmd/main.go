@@ -131,13 +131,14 @@ func (o *options) httpClient() (*http.Client, error) {
 
 // managerOptions are the manager's scheme, metrics, probes, leader election and cache.
 func (o *options) managerOptions(namespaces map[string]cache.Config) (ctrl.Options, error) {
-	// Only the operator's own output Secrets are cached in full.
-	byObject := map[client.Object]cache.ByObject{&corev1.Secret{}: controller.OutputSecretCacheOptions()}
 	// A shard caches, and so reconciles, only the connections its selector picks.
 	selector, err := shard.ParseSelector(o.watchLabelSelector)
 	if err != nil {
 		return ctrl.Options{}, err
 	}
+	// Only the operator's own output Secrets are cached in full; in a shard, only those of
+	// its connections (they carry their connection's shard label).
+	byObject := map[client.Object]cache.ByObject{&corev1.Secret{}: controller.OutputSecretCacheOptions(selector)}
 	if selector != nil {
 		byObject[&v1alpha1.D365Connection{}] = cache.ByObject{Label: selector}
 	}

@@ -28,7 +28,9 @@ const referencedSecretsIndex = "spec.auth.secretRefs" //nolint:gosec // an index
 // fields): enough to notice that a referenced Secret appeared or changed, without holding
 // every Secret of the cluster in memory. It is a separate cache because the manager's
 // cache holds only the operator's own output Secrets (label selector), and a selector
-// there applies to every informer of the Secret kind.
+// there applies to every informer of the Secret kind. It cannot be selected by shard:
+// referenced Secrets are users' Secrets and carry no shard label, so every shard holds
+// the metadata of every Secret of the watched namespaces (docs/operations.md measures it).
 func NewSecretMetadataCache(mgr ctrl.Manager, namespaces map[string]cache.Config) (cache.Cache, error) {
 	c, err := cache.New(mgr.GetConfig(), cache.Options{
 		HTTPClient:        mgr.GetHTTPClient(),
@@ -63,12 +65,6 @@ func keepOnlyWhatIsUsed(obj any) (any, error) {
 	m.SetOwnerReferences(nil)
 	m.SetFinalizers(nil)
 	return obj, nil
-}
-
-// OutputSecretCacheOptions restricts the manager's Secret informer to the operator's own
-// output Secrets.
-func OutputSecretCacheOptions() cache.ByObject {
-	return cache.ByObject{Label: labelsManagedByUs()}
 }
 
 // SetupWithManager registers the controller: connections (spec and annotation changes,

@@ -64,6 +64,8 @@ type harness struct {
 	metadata cache.Cache
 	// managed is the reconciler the manager runs, once startManager ran.
 	managed *D365ConnectionReconciler
+	// cache is the manager's cache (connections, output Secrets), once startManager ran.
+	cache cache.Cache
 }
 
 func newHarness(t *testing.T) *harness {

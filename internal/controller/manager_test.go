@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -80,8 +81,31 @@ func (h *harness) startManager() {
 // startManagerIn is startManager scoped to the given namespaces, with the identity
 // controller too.
 func (h *harness) startManagerIn(watched ...string) {
+	h.t.Helper()
+	h.startShardIn("", watched...)
+}
+
+// startShard is startManager as cmd/main.go sets it up with --watch-label-selector=selector.
+func (h *harness) startShard(selector string) {
+	h.t.Helper()
+	h.startShardIn(selector, h.ns)
+}
+
+// startShardIn runs the controllers in a real manager scoped to the given namespaces, as
+// cmd/main.go sets them up with --watch-label-selector=selector ("": unsharded).
+func (h *harness) startShardIn(selector string, watched ...string) {
 	t := h.t
 	t.Helper()
+	var shard labels.Selector
+	byObject := map[client.Object]cache.ByObject{&corev1.Secret{}: OutputSecretCacheOptions(nil)}
+	if selector != "" {
+		var err error
+		if shard, err = labels.Parse(selector); err != nil {
+			t.Fatal(err)
+		}
+		byObject[&corev1.Secret{}] = OutputSecretCacheOptions(shard)
+		byObject[&v1alpha1.D365Connection{}] = cache.ByObject{Label: shard}
+	}
 	namespaces := map[string]cache.Config{}
 	for _, ns := range watched {
 		namespaces[ns] = cache.Config{}
@@ -92,15 +116,13 @@ func (h *harness) startManagerIn(watched ...string) {
 		HealthProbeBindAddress: "0",
 		// Scoped to this test's namespace (as --watch-namespaces does): other tests'
 		// connections stay in the cluster and must not reach this test's simulator.
-		Cache: cache.Options{
-			DefaultNamespaces: namespaces,
-			ByObject:          map[client.Object]cache.ByObject{&corev1.Secret{}: OutputSecretCacheOptions()},
-		},
+		Cache:      cache.Options{DefaultNamespaces: namespaces, ByObject: byObject},
 		Controller: config.Controller{SkipNameValidation: new(true)},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	h.cache = mgr.GetCache()
 	secretMetadata, err := NewSecretMetadataCache(mgr, namespaces)
 	if err != nil {
 		t.Fatal(err)
@@ -112,7 +134,7 @@ func (h *harness) startManagerIn(watched ...string) {
 	if err := connections.SetupWithManager(mgr, secretMetadata, 2); err != nil {
 		t.Fatal(err)
 	}
-	if err := NewIdentityReconciler(connections, nil).SetupWithManager(mgr, secretMetadata); err != nil {
+	if err := NewIdentityReconciler(connections, shard).SetupWithManager(mgr, secretMetadata); err != nil {
 		t.Fatal(err)
 	}
 	h.managed = connections

@@ -34,11 +34,17 @@ func targetName(conn *v1alpha1.D365Connection) string {
 }
 
 // readTarget returns the output Secret (nil when absent) and the token in it, if that
-// token was issued for idHash. Only Secrets labelled as ours are in the cache; one of the
-// same name that is not ours surfaces when creating it (see adoptSecret).
+// token was issued for idHash. Only Secrets labelled as ours (and, in a shard, with the
+// shard's label) are in the cache; one missing there is looked for outside it (see
+// outputSecretOutsideTheCache), and one the metadata cache has not seen yet surfaces when
+// creating it (see adoptSecret).
 func (r *D365ConnectionReconciler) readTarget(ctx context.Context, conn *v1alpha1.D365Connection, name, idHash string) (*corev1.Secret, *storedToken, *stepError) {
+	key := types.NamespacedName{Namespace: conn.Namespace, Name: name}
 	secret := &corev1.Secret{}
-	err := r.Client.Get(ctx, types.NamespacedName{Namespace: conn.Namespace, Name: name}, secret)
+	err := r.Client.Get(ctx, key, secret)
+	if apierrors.IsNotFound(err) {
+		secret, err = r.outputSecretOutsideTheCache(ctx, key)
+	}
 	if apierrors.IsNotFound(err) {
 		return nil, nil, nil
 	}

@@ -16,8 +16,9 @@ import (
 
 // desiredSecret is the output Secret as it must be: the one found (labels and annotations
 // that others added are kept) or a new one controlled by the connection, with our label and
-// annotations, spec.target.secretTemplate's metadata and the data keys. The connection's own
-// labels and annotations are never copied: a GitOps tracking label on the Secret would make
+// annotations, spec.target.secretTemplate's metadata and the data keys. Of the connection's
+// own labels only its shard label is copied (a shard's Secret informer selects on it); the
+// others and its annotations never are: a GitOps tracking label on the Secret would make
 // Argo CD or Flux prune it as an orphan.
 func (r *D365ConnectionReconciler) desiredSecret(s *reconcileState) (*corev1.Secret, *stepError) {
 	var secret *corev1.Secret
@@ -41,6 +42,7 @@ func (r *D365ConnectionReconciler) desiredSecret(s *reconcileState) (*corev1.Sec
 	secret.Labels = applyTemplate(secret.Labels, tmpl.Labels, secret.Annotations[v1alpha1.AnnotationTemplateLabels])
 	secret.Annotations = applyTemplate(secret.Annotations, tmpl.Annotations, secret.Annotations[v1alpha1.AnnotationTemplateAnnotations])
 	secret.Labels[v1alpha1.LabelManagedBy] = v1alpha1.ManagedByValue
+	copyShardLabel(secret.Labels, s.conn)
 	setOrDrop(secret.Annotations, v1alpha1.AnnotationTemplateLabels, strings.Join(slices.Sorted(maps.Keys(tmpl.Labels)), ","))
 	setOrDrop(secret.Annotations, v1alpha1.AnnotationTemplateAnnotations, strings.Join(slices.Sorted(maps.Keys(tmpl.Annotations)), ","))
 	secret.Annotations[v1alpha1.AnnotationIdentityHash] = s.idHash
