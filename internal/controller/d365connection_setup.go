@@ -32,17 +32,18 @@ const referencedSecretsIndex = "spec.auth.secretRefs" //nolint:gosec // an index
 // referenced Secrets are users' Secrets and carry no shard label, so every shard holds
 // the metadata of every Secret of the watched namespaces (docs/operations.md measures it).
 func NewSecretMetadataCache(mgr ctrl.Manager, namespaces map[string]cache.Config) (cache.Cache, error) {
-	c, err := cache.New(mgr.GetConfig(), cache.Options{
-		HTTPClient:        mgr.GetHTTPClient(),
-		Scheme:            mgr.GetScheme(),
-		Mapper:            mgr.GetRESTMapper(),
-		DefaultNamespaces: namespaces,
-		DefaultTransform:  keepOnlyWhatIsUsed,
-	})
+	opts := secretMetadataCacheOptions(namespaces)
+	opts.HTTPClient, opts.Scheme, opts.Mapper = mgr.GetHTTPClient(), mgr.GetScheme(), mgr.GetRESTMapper()
+	c, err := cache.New(mgr.GetConfig(), opts)
 	if err != nil {
 		return nil, err
 	}
 	return c, mgr.Add(c)
+}
+
+// secretMetadataCacheOptions are the metadata cache's namespaces and transform.
+func secretMetadataCacheOptions(namespaces map[string]cache.Config) cache.Options {
+	return cache.Options{DefaultNamespaces: namespaces, DefaultTransform: keepOnlyWhatIsUsed}
 }
 
 // keepOnlyWhatIsUsed is the metadata cache's transform: of every Secret and ServiceAccount
