@@ -39,7 +39,7 @@ func newEnvironmentInfos() *environmentInfos {
 
 func (e *environmentInfos) get(ctx context.Context, env Environment, envURL, accessToken string, who dataverse.Identity, now time.Time) (v1alpha1.EnvironmentInfo, error) {
 	e.callers.saw(now)
-	fresh := func(a environmentInfoAnswer) bool { return !now.Before(a.at) && now.Sub(a.at) < environmentInfoAge }
+	fresh := func(a environmentInfoAnswer) bool { return now.Sub(a.at) < environmentInfoAge }
 	a, err := e.recent.Get(ctx, envURL+"\x00"+who.OrganizationID, fresh, func(ctx context.Context) (environmentInfoAnswer, error) {
 		v, err := env.RetrieveVersion(ctx, envURL, accessToken)
 		recordBudget(envURL, who.UserID, v.Budget)

@@ -44,7 +44,7 @@ func (p *privilegeChecks) held(ctx context.Context, env Environment, envURL, acc
 	sum := sha256.Sum256([]byte(accessToken))
 	key := envURL + "\x00" + hex.EncodeToString(sum[:]) + "\x00" + userID
 	p.callers.saw(now)
-	fresh := func(a privilegeAnswer) bool { return !now.Before(a.at) && now.Sub(a.at) < maxAge }
+	fresh := func(a privilegeAnswer) bool { return now.Sub(a.at) < maxAge }
 	a, err := p.recent.Get(ctx, key, fresh, func(ctx context.Context) (privilegeAnswer, error) {
 		up, err := env.RetrieveUserPrivileges(ctx, envURL, accessToken, userID)
 		recordBudget(envURL, userID, up.Budget)

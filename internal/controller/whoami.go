@@ -55,8 +55,9 @@ func (w *whoAmIs) check(ctx context.Context, env Environment, envURL, accessToke
 	sum := sha256.Sum256([]byte(accessToken))
 	key := envURL + "\x00" + hex.EncodeToString(sum[:])
 	w.callers.saw(now)
-	// An answer asked after now (by a caller whose clock read later) is not reused either.
-	fresh := func(a whoAmIAnswer) bool { return !now.Before(a.at) && now.Sub(a.at) < whoAmIShareWindow }
+	// An answer asked after now (by a caller whose reconcile started a moment later) is
+	// newer, not older: it is reused too, so two reconciles a second apart ask once.
+	fresh := func(a whoAmIAnswer) bool { return now.Sub(a.at) < whoAmIShareWindow }
 	a, err := w.recent.Get(ctx, key, fresh, func(ctx context.Context) (whoAmIAnswer, error) {
 		start := time.Now()
 		who, err := env.WhoAmI(ctx, envURL, accessToken)

@@ -90,6 +90,12 @@ func TestWhoAmIIsSharedPerTokenAndEnvironmentOnly(t *testing.T) {
 	if n := env.calls.Load(); n != 4 {
 		t.Errorf("%d calls, want a new call once the answer is a window old", n)
 	}
+	// A reconcile that started a second before the one that asked (its clock reads earlier)
+	// takes the newer answer too: two reconciles a second apart ask once.
+	_, _ = w.check(ctx, env, "https://a.crm.dynamics.com/", "token-1", now.Add(whoAmIShareWindow-time.Second))
+	if n := env.calls.Load(); n != 4 {
+		t.Errorf("%d calls, want the answer asked a second later reused", n)
+	}
 	// Old answers are dropped, so the map holds only recent tokens.
 	if n := w.recent.Len(); n != 1 {
 		t.Errorf("%d answers kept, want only the one from the last window", n)
