@@ -1,7 +1,9 @@
 package controller
 
 import (
+	"strings"
 	"testing"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -156,4 +158,43 @@ func TestClusterIdentitySecretOutsideTheWatchedNamespaces(t *testing.T) {
 		t.Fatalf("Ready = %s (%s: %s), want SecretNotFound", c.Status, c.Reason, c.Message)
 	}
 	h.mentions("orders", c.Message, `"vault"`, "does not watch", id)
+}
+
+// A deleted identity leaves the held token in place: the connection says until when, tries
+// again before then, and once the token has expired stops saying it is valid.
+func TestADeletedIdentityLeavesTheTokenUntilItExpires(t *testing.T) {
+	h := newHarness(t)
+	h.usePlatformNamespace()
+	h.appSecret(clientSecret)
+	id := h.clusterIdentity("going", func(id *v1alpha1.ClusterD365Identity) { id.Spec.AllowedNamespaces.Names = []string{h.ns} })
+	h.identityConnection(h.ns, "orders", id)
+	h.reconcile("orders")
+	held := h.tokenIn(h.ns, "orders")
+	if held == "" {
+		t.Fatalf("no token: %+v", h.condition("orders", v1alpha1.ConditionReady))
+	}
+	if err := env.Client.Delete(h.ctx, &v1alpha1.ClusterD365Identity{ObjectMeta: metav1.ObjectMeta{Name: id}}); err != nil {
+		t.Fatal(err)
+	}
+	expires := h.get("orders").Status.TokenExpiresAt.Time
+	for h.clock.Now().Before(expires) {
+		res := h.reconcile("orders")
+		c := h.condition("orders", v1alpha1.ConditionReady)
+		if c.Reason != v1alpha1.ReasonIdentityNotFound || !strings.Contains(c.Message, "stays valid until") {
+			t.Fatalf("before expiry: %s: %s, want IdentityNotFound saying until when the token stays valid", c.Reason, c.Message)
+		}
+		if res.RequeueAfter <= 0 || h.clock.Now().Add(res.RequeueAfter).After(expires.Add(time.Minute)) {
+			t.Fatalf("retry in %s, want one planned by the token's expiry", res.RequeueAfter)
+		}
+		h.advanceTo(h.clock.Now().Add(res.RequeueAfter))
+	}
+	if h.tokenIn(h.ns, "orders") != held {
+		t.Error("the output Secret lost its token")
+	}
+	if res := h.reconcile("orders"); res.RequeueAfter != 0 {
+		t.Errorf("after expiry: retry in %s, want none (the identity watch retries)", res.RequeueAfter)
+	}
+	if c := h.condition("orders", v1alpha1.ConditionReady); strings.Contains(c.Message, "stays valid") {
+		t.Errorf("after expiry the message still says the token is valid: %s", c.Message)
+	}
 }

@@ -97,13 +97,16 @@ func (h *harness) startShardIn(selector string, watched ...string) {
 	t := h.t
 	t.Helper()
 	var shard labels.Selector
-	byObject := map[client.Object]cache.ByObject{&corev1.Secret{}: OutputSecretCacheOptions(nil)}
 	if selector != "" {
 		var err error
 		if shard, err = labels.Parse(selector); err != nil {
 			t.Fatal(err)
 		}
-		byObject[&corev1.Secret{}] = OutputSecretCacheOptions(shard)
+	}
+	// One entry per kind: ByObject is keyed by pointer, and two entries for Secrets would
+	// be applied in the map's random order.
+	byObject := map[client.Object]cache.ByObject{&corev1.Secret{}: OutputSecretCacheOptions(shard)}
+	if shard != nil {
 		byObject[&v1alpha1.D365Connection{}] = cache.ByObject{Label: shard}
 	}
 	namespaces := map[string]cache.Config{}

@@ -142,18 +142,25 @@ func (s *reconcileState) withTokenValidity(condition string, failed *stepError) 
 	if condition != v1alpha1.ConditionAuthenticated {
 		return failed
 	}
-	until := s.token.ExpiresOn
-	if s.token.AccessToken == "" {
-		if held := s.conn.Status.TokenExpiresAt; held != nil && s.conn.Status.TargetSecretName == s.target {
-			until = held.Time
-		}
-	}
+	until := s.heldUntil()
 	if !s.now.Before(until) {
 		return failed
 	}
 	withExpiry := *failed
 	withExpiry.Message += fmt.Sprintf(". The token in Secret %q stays valid until %s", s.target, until.UTC().Format(time.RFC3339))
 	return &withExpiry
+}
+
+// heldUntil is when the token the output Secret holds expires: the one the token step read,
+// or, when an earlier step failed, the one the last good reconcile recorded in the status.
+func (s *reconcileState) heldUntil() time.Time {
+	if s.token.AccessToken != "" {
+		return s.token.ExpiresOn
+	}
+	if held := s.conn.Status.TokenExpiresAt; held != nil && s.conn.Status.TargetSecretName == s.target {
+		return held.Time
+	}
+	return time.Time{}
 }
 
 // retryAfterFailure returns a failed step as an error for controller-runtime's metrics and
@@ -167,12 +174,17 @@ func (r *D365ConnectionReconciler) retryAfterFailure(req reconcile.Request, s *r
 		r.retries.plan(req, nextWake(s.now, s.plan.At, s.healthAt))
 		return reconcile.Result{}, failed
 	}
-	remaining := s.token.ExpiresOn.Sub(s.now)
+	remaining := s.heldUntil().Sub(s.now)
 	if failed.Terminal {
 		r.retries.reset(req)
 		if wait := terminalRetryDelay(remaining, jitterFor(string(s.conn.UID))); wait > 0 {
 			// Still Stalled, but tried again before the held token runs out.
 			r.retries.plan(req, wait)
+			return reconcile.Result{}, failed
+		}
+		if remaining > 0 {
+			// Once more when it has run out, so the message stops saying it is valid.
+			r.retries.plan(req, remaining+time.Second)
 			return reconcile.Result{}, failed
 		}
 		return reconcile.Result{}, reconcile.TerminalError(failed)
