@@ -192,6 +192,9 @@ func dependencies(httpClient *http.Client, policy *trust.Policy) controller.Depe
 // and identities reference.
 func setupControllers(mgr ctrl.Manager, namespaces map[string]cache.Config, opts options,
 	deps controller.Dependencies) error {
+	if err := controller.CheckCRDsInstalled(mgr.GetRESTMapper()); err != nil {
+		return err
+	}
 	self, err := operatorServiceAccount(mgr.GetClient())
 	if err != nil {
 		return err
