@@ -16,14 +16,17 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// cases are connections as the operator leaves them, with what each tool must conclude.
-var cases = []struct {
+// healthCase is an object as the operator leaves it, with what each tool must conclude.
+type healthCase struct {
 	name        string
 	object      string
 	argoStatus  string
 	argoMessage string // a substring of Argo CD's message
 	kstatus     status.Status
-}{
+}
+
+// cases are connections as the operator leaves them.
+var cases = []healthCase{
 	{
 		// As the API server returns it: the CRD defaults status.observedGeneration to 0
 		// (test/crd checks that), which kstatus reads as not yet observed.
@@ -82,7 +85,12 @@ var cases = []struct {
 	},
 }
 
-func TestArgoCDHealthCheck(t *testing.T) {
+func TestConnectionHealth(t *testing.T) { judgeHealth(t, "D365Connection", cases) }
+
+// judgeHealth checks what Argo CD (docs/argocd-health.lua, installed for both kinds) and
+// kstatus conclude from each case of an object of kind.
+func judgeHealth(t *testing.T, kind string, cases []healthCase) {
+	t.Helper()
 	script, err := os.ReadFile(filepath.Join("..", "..", "docs", "argocd-health.lua"))
 	if err != nil {
 		t.Fatal(err)
@@ -94,16 +102,9 @@ func TestArgoCDHealthCheck(t *testing.T) {
 				t.Errorf("Argo CD health = %s %q; want %s with a message containing %q",
 					gotStatus, gotMessage, tc.argoStatus, tc.argoMessage)
 			}
-		})
-	}
-}
-
-func TestKstatus(t *testing.T) {
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
 			u := &unstructured.Unstructured{Object: object(t, tc.object)}
 			u.SetAPIVersion("d365.operators.dev/v1alpha1")
-			u.SetKind("D365Connection")
+			u.SetKind(kind)
 			res, err := status.Compute(u)
 			if err != nil {
 				t.Fatal(err)

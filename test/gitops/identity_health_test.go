@@ -1,25 +1,15 @@
 package gitops_test
 
 import (
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
 )
 
 // identityCases are ClusterD365Identities as the operator leaves them: Ready, with Stalled
 // while it cannot sign in (no Reconciling), and observedGeneration; the same Argo CD script
 // judges them (docs/gitops.md installs it for both kinds).
-var identityCases = []struct {
-	name        string
-	object      string
-	argoStatus  string
-	argoMessage string
-	kstatus     status.Status
-}{
+var identityCases = []healthCase{
 	{
 		name: "the credential resolves, no connection used it yet",
 		object: `{metadata: {generation: 1}, status: {observedGeneration: 1, connections: 0, conditions: [
@@ -61,29 +51,4 @@ var identityCases = []struct {
 	},
 }
 
-func TestIdentityHealth(t *testing.T) {
-	script, err := os.ReadFile(filepath.Join("..", "..", "docs", "argocd-health.lua"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range identityCases {
-		t.Run(tc.name, func(t *testing.T) {
-			obj := object(t, tc.object)
-			gotStatus, gotMessage := runHealthScript(t, string(script), obj)
-			if gotStatus != tc.argoStatus || !strings.Contains(gotMessage, tc.argoMessage) {
-				t.Errorf("Argo CD health = %s %q; want %s with a message containing %q",
-					gotStatus, gotMessage, tc.argoStatus, tc.argoMessage)
-			}
-			u := &unstructured.Unstructured{Object: obj}
-			u.SetAPIVersion("d365.operators.dev/v1alpha1")
-			u.SetKind("ClusterD365Identity")
-			res, err := status.Compute(u)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res.Status != tc.kstatus {
-				t.Errorf("kstatus = %s (%s); want %s", res.Status, res.Message, tc.kstatus)
-			}
-		})
-	}
-}
+func TestIdentityHealth(t *testing.T) { judgeHealth(t, "ClusterD365Identity", identityCases) }
