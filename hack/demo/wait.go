@@ -21,30 +21,17 @@ const pollInterval = 500 * time.Millisecond
 // early when the operator exits, and on timeout says what each connection last reported.
 func waitReady(ctx context.Context, c client.Client, conns []*v1alpha1.D365Connection, op *operator,
 	timeout time.Duration, logPath string) error {
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	tick := time.NewTicker(pollInterval)
-	defer tick.Stop()
-	for {
-		pending, err := notReady(ctx, c, conns)
-		if err != nil {
-			return err
-		}
-		if len(pending) == 0 {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("interrupted while waiting for Ready: %w", ctx.Err())
-		case <-op.exited:
-			return fmt.Errorf("the operator exited while the connections were not Ready (%s); see %s",
-				exitDescription(op.waitErr), logPath)
-		case <-deadline.C:
-			return fmt.Errorf("timed out after %s waiting for Ready:\n  %s\nsee the operator's log: %s",
-				timeout, strings.Join(pending, "\n  "), logPath)
-		case <-tick.C:
-		}
+	var pending []string
+	err := poll(ctx, op, timeout, func() (bool, error) {
+		var err error
+		pending, err = notReady(ctx, c, conns)
+		return len(pending) == 0, err
+	})
+	if err != nil && len(pending) > 0 {
+		return fmt.Errorf("%w waiting for Ready:\n  %s\nsee the operator's log: %s",
+			err, strings.Join(pending, "\n  "), logPath)
 	}
+	return err
 }
 
 // notReady re-reads the connections and describes each one that is not yet Ready.
