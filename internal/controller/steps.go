@@ -48,19 +48,21 @@ type step struct {
 	name      string
 	condition string
 	run       func(ctx context.Context, s *reconcileState) *stepError
+	// signIn marks the steps whose failures concern the sign-in source (namingIdentity).
+	signIn bool
 }
 
 // steps are a reconcile's stages, in order. Each one's contract (the fields and the
 // condition it sets) is on its function.
 func (r *D365ConnectionReconciler) steps() []step {
 	return []step{
-		{"environment", v1alpha1.ConditionAuthenticated, r.checkEnvironment},
-		{"sign-in source", v1alpha1.ConditionAuthenticated, r.resolveSignInSource},
-		{"credentials", v1alpha1.ConditionAuthenticated, r.resolveCredential},
-		{"authority", v1alpha1.ConditionAuthenticated, r.resolveAuthority},
-		{"token", v1alpha1.ConditionAuthenticated, r.ensureToken},
-		{"output Secret", v1alpha1.ConditionAuthenticated, r.ensureSecret},
-		{"health", v1alpha1.ConditionHealthy, r.checkHealth},
+		{"environment", v1alpha1.ConditionAuthenticated, r.checkEnvironment, false},
+		{"sign-in source", v1alpha1.ConditionAuthenticated, r.resolveSignInSource, false},
+		{"credentials", v1alpha1.ConditionAuthenticated, r.resolveCredential, true},
+		{"authority", v1alpha1.ConditionAuthenticated, r.resolveAuthority, true},
+		{"token", v1alpha1.ConditionAuthenticated, r.ensureToken, true},
+		{"output Secret", v1alpha1.ConditionAuthenticated, r.ensureSecret, false},
+		{"health", v1alpha1.ConditionHealthy, r.checkHealth, false},
 	}
 }
 
@@ -73,7 +75,7 @@ func (r *D365ConnectionReconciler) runSteps(ctx context.Context, req reconcile.R
 		if failed == nil {
 			continue
 		}
-		failed = s.scrub(s.withTokenValidity(st.condition, s.namingIdentity(st.name, failed)))
+		failed = s.scrub(s.withTokenValidity(st.condition, s.namingIdentity(st.signIn, failed)))
 		mnow := metav1.NewTime(s.now)
 		setCondition(conn, mnow, st.condition, metav1.ConditionFalse, failed.Reason, failed.Message)
 		summarize(conn, mnow, failed, "")
@@ -121,18 +123,15 @@ func (s *reconcileState) scrub(failed *stepError) *stepError {
 
 // namingIdentity says, in a sign-in failure of a connection that uses a ClusterD365Identity,
 // whose sign-in failed: the connection's author may not know where the credential lives.
-func (s *reconcileState) namingIdentity(stepName string, failed *stepError) *stepError {
+func (s *reconcileState) namingIdentity(signInStep bool, failed *stepError) *stepError {
 	named := fmt.Sprintf("ClusterD365Identity %q", s.source.identity)
-	if s.source.identity == "" || !signInSteps[stepName] || strings.Contains(failed.Message, named) {
+	if s.source.identity == "" || !signInStep || strings.Contains(failed.Message, named) {
 		return failed
 	}
 	withName := *failed
 	withName.Message = "Signing in as " + named + ": " + failed.Message
 	return &withName
 }
-
-// signInSteps are the steps whose failures concern the sign-in source.
-var signInSteps = map[string]bool{"credentials": true, "authority": true, "token": true}
 
 // withTokenValidity adds to a sign-in failure that the token already in the output Secret
 // stays usable, and until when: the failure does not mean the pods lost access. A failure
